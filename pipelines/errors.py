@@ -1,0 +1,23 @@
+"""One exception type for every user-facing failure.
+
+The CLI turns a ``SuaraError`` into one clear line on stderr and a non-zero exit;
+library callers (notebooks) get a normal exception with the same message.
+"""
+
+
+class SuaraError(Exception):
+    """A problem the user can fix: bad input, bad config, an unreachable service."""
+
+    exit_code = 1
+
+
+class InputError(SuaraError):
+    """Malformed file, payload, config or argument."""
+
+    exit_code = 2
+
+
+class CrawlError(SuaraError):
+    """A crawl could not complete; what was stored stays and the state is left incomplete."""
+
+    exit_code = 3

@@ -1,0 +1,53 @@
+"""Pseudonymise authors with a keyed hash (HMAC-SHA256).
+
+The key is created once per installation and kept in the user's config folder,
+never in the database: a leaked store alone cannot be reversed by hashing known
+user names. The same key is used by the Play Store client, the importer and the
+Scrapy item pipelines, so one person gets one key across sources of one kind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from .paths import config_dir
+
+
+def secret_path() -> Path:
+    env = os.environ.get("SUARA_SECRET_FILE")
+    return Path(env) if env else config_dir() / "secret.key"
+
+
+@lru_cache(maxsize=4)
+def _load_secret(path: str) -> bytes:
+    p = Path(path)
+    if not p.exists():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two processes racing at first use must not end with different keys.
+        try:
+            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+    key = p.read_text().strip()
+    if len(key) < 32:
+        from .errors import SuaraError
+
+        raise SuaraError(f"pseudonymisation key {p} is empty or too short; delete it to make a new one")
+    return key.encode()
+
+
+def pseudonymise(source: str, author: str | None) -> str | None:
+    """A stable, non-reversible key for an author name or id within one source."""
+    if author is None or str(author).strip() == "":
+        return None
+    key = _load_secret(str(secret_path()))
+    digest = hmac.new(key, f"{source}\x00{author}".encode("utf-8"), hashlib.sha256).hexdigest()
+    return digest[:24]

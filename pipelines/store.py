@@ -1,0 +1,486 @@
+"""The one store every source writes to (SQLAlchemy; SQLite by default, PostgreSQL by URL).
+
+Tables
+------
+``mentions``          one row per (source, source_id): the current text of a review, post,
+                      comment or article, with a pseudonymous author key.
+``mention_versions``  earlier contents of edited mentions, so an edit never loses the old text.
+``crawl_state``       per (source, target, lang, country): high-water mark, the continuation
+                      token of a crawl in progress, status and counts.
+``runs``              one row per crawl or job run: start, end, status, counts, error.
+``sentiments``        one label per (mention, model), with class probabilities.
+``indicators``        zero or more indicator tags per mention, each with its evidence.
+
+All times are stored as naive UTC datetimes (SQLite keeps no zone; naive-UTC everywhere
+keeps SQLite and PostgreSQL identical).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from .errors import InputError, SuaraError
+from .paths import default_db_url
+
+metadata = MetaData()
+
+mentions = Table(
+    "mentions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),  # playstore, appstore, news, reddit, youtube, ...
+    Column("source_id", String(255), nullable=False),  # the source's own id
+    Column("app", String(255), nullable=False),  # app id, or the query that found it
+    Column("kind", String(16), nullable=False, default="review"),  # review, article, post, comment
+    Column("author_key", String(64)),  # HMAC of the author; never the name
+    Column("title", Text),
+    Column("text", Text, nullable=False, default=""),
+    Column("rating", Float),
+    Column("created_at", DateTime),
+    Column("updated_at", DateTime),
+    Column("url", Text),
+    Column("lang", String(16)),
+    Column("country", String(16)),
+    Column("reply_text", Text),
+    Column("reply_at", DateTime),
+    Column("thumbs_up", Integer),
+    Column("app_version", String(64)),
+    Column("fetched_at", DateTime, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    UniqueConstraint("source", "source_id", name="uq_mentions_source_id"),
+)
+
+mention_versions = Table(
+    "mention_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("mention_id", Integer, ForeignKey("mentions.id"), nullable=False, index=True),
+    Column("title", Text),
+    Column("text", Text),
+    Column("rating", Float),
+    Column("updated_at", DateTime),
+    Column("reply_text", Text),
+    Column("reply_at", DateTime),
+    Column("content_hash", String(64), nullable=False),
+    Column("superseded_at", DateTime, nullable=False),
+)
+
+crawl_state = Table(
+    "crawl_state",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("target", String(255), primary_key=True),  # app id or query
+    Column("lang", String(16), primary_key=True, default=""),
+    Column("country", String(16), primary_key=True, default=""),
+    Column("high_water", DateTime),  # newest item time seen by the last complete crawl
+    Column("token", Text),  # continuation token of a crawl in progress
+    Column("pending_high_water", DateTime),  # newest time seen by the crawl in progress
+    Column("status", String(16), nullable=False, default="incomplete"),  # complete / incomplete
+    Column("pages", Integer, nullable=False, default=0),
+    Column("seen", Integer, nullable=False, default=0),
+    Column("new", Integer, nullable=False, default=0),
+    Column("updated", Integer, nullable=False, default=0),
+    Column("started_at", DateTime),
+    Column("completed_at", DateTime),
+    Column("last_error", Text),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job", String(32), nullable=False),  # crawl, analyze, run, ...
+    Column("source", String(32)),
+    Column("target", String(255)),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("status", String(16), nullable=False, default="running"),  # running, ok, failed
+    Column("seen", Integer, nullable=False, default=0),
+    Column("new", Integer, nullable=False, default=0),
+    Column("updated", Integer, nullable=False, default=0),
+    Column("error", Text),
+)
+
+sentiments = Table(
+    "sentiments",
+    metadata,
+    Column("mention_id", Integer, ForeignKey("mentions.id"), primary_key=True),
+    Column("model", String(255), primary_key=True),  # model name@version
+    Column("label", String(16), nullable=False),  # positive / neutral / negative
+    Column("p_positive", Float),
+    Column("p_neutral", Float),
+    Column("p_negative", Float),
+    Column("content_hash", String(64), nullable=False),  # text the label was made from
+    Column("analyzed_at", DateTime, nullable=False),
+)
+
+indicators = Table(
+    "indicators",
+    metadata,
+    Column("mention_id", Integer, ForeignKey("mentions.id"), primary_key=True),
+    Column("indicator", String(32), primary_key=True),
+    Column("evidence", Text, nullable=False),  # the phrase(s) that matched
+    Column("taxonomy", String(64), nullable=False),  # taxonomy version
+    Column("content_hash", String(64), nullable=False),
+    Column("tagged_at", DateTime, nullable=False),
+)
+
+MENTION_FIELDS = [c.name for c in mentions.columns if c.name != "id"]
+# Fields whose change makes a new version of a mention.
+HASHED_FIELDS = ("title", "text", "rating", "reply_text")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def to_utc(value: Any) -> datetime | None:
+    """Any datetime, epoch seconds or ISO string -> naive UTC (None stays None)."""
+    if value is None or value == "" or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(float(value), tz=timezone.utc).replace(tzinfo=None)
+    if isinstance(value, str):
+        ts = pd.Timestamp(value)
+        value = ts.to_pydatetime()
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if not isinstance(value, datetime):
+        raise InputError(f"not a date or time: {value!r}")
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def content_hash(row: dict) -> str:
+    payload = json.dumps([row.get(k) for k in HASHED_FIELDS], ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class UpsertResult:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def seen(self) -> int:
+        return self.new + self.updated + self.unchanged
+
+    def __iadd__(self, other: "UpsertResult") -> "UpsertResult":
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+def _prepare(row: dict, fetched_at: datetime) -> dict:
+    unknown = set(row) - set(MENTION_FIELDS)
+    if unknown:
+        raise InputError(f"unknown mention field(s): {', '.join(sorted(unknown))}")
+    for req in ("source", "source_id", "app"):
+        if row.get(req) in (None, ""):
+            raise InputError(f"mention is missing required field {req!r}")
+    out = {k: row.get(k) for k in MENTION_FIELDS}
+    out["source_id"] = str(out["source_id"])
+    out["text"] = out["text"] or ""
+    out["kind"] = out["kind"] or "review"
+    for k in ("created_at", "updated_at", "reply_at", "fetched_at"):
+        out[k] = to_utc(out[k])
+    out["fetched_at"] = out["fetched_at"] or fetched_at
+    if out["rating"] is not None:
+        out["rating"] = float(out["rating"])
+    out["content_hash"] = content_hash(out)
+    return out
+
+
+class Store:
+    """A handle on the store. ``Store()`` opens ``$SUARA_DB`` or the default SQLite file."""
+
+    def __init__(self, url: str | None = None, *, create: bool = True):
+        self.url = url or default_db_url()
+        try:
+            if self.url.startswith("sqlite:///"):
+                path = self.url[len("sqlite:///") :]
+                if path and path != ":memory:":
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(self.url, future=True)
+        except (ArgumentError, ImportError, OSError) as exc:
+            raise InputError(f"cannot open database URL {self.url!r}: {exc}") from exc
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        if create:
+            try:
+                metadata.create_all(self.engine)
+            except OperationalError as exc:
+                raise SuaraError(f"cannot open database {self.safe_url}: {exc.orig}") from exc
+
+    @property
+    def safe_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---- mentions ---------------------------------------------------------------------------
+
+    def upsert_mentions(self, rows: Iterable[dict], conn: Connection | None = None) -> UpsertResult:
+        """Insert new mentions, version and update edited ones, skip unchanged ones.
+
+        Idempotent: the same rows twice store nothing the second time.
+        """
+        if conn is None:
+            with self.engine.begin() as c:
+                return self.upsert_mentions(rows, c)
+        now = utcnow()
+        prepared: dict[tuple[str, str], dict] = {}
+        for row in rows:
+            p = _prepare(row, now)
+            prepared[(p["source"], p["source_id"])] = p  # last one wins within a batch
+        result = UpsertResult()
+        if not prepared:
+            return result
+        by_source: dict[str, list[str]] = {}
+        for source, sid in prepared:
+            by_source.setdefault(source, []).append(sid)
+        existing: dict[tuple[str, str], Any] = {}
+        for source, sids in by_source.items():
+            for chunk in _chunks(sids, 500):
+                q = select(mentions).where(mentions.c.source == source, mentions.c.source_id.in_(chunk))
+                for r in conn.execute(q).mappings():
+                    existing[(r["source"], r["source_id"])] = r
+        for key, p in prepared.items():
+            old = existing.get(key)
+            if old is None:
+                if self._insert_new(conn, p):
+                    result.new += 1
+                    continue
+                # A concurrent writer inserted it first: treat it as an existing row.
+                old = conn.execute(
+                    select(mentions).where(mentions.c.source == key[0], mentions.c.source_id == key[1])
+                ).mappings().one()
+            if old["content_hash"] == p["content_hash"]:
+                # Same content; refresh fields that change without an edit (likes, fetch time).
+                changes = {
+                    k: p[k]
+                    for k in ("thumbs_up", "fetched_at", "reply_at", "app_version", "url")
+                    if p[k] is not None and p[k] != old[k]
+                }
+                if changes:
+                    conn.execute(update(mentions).where(mentions.c.id == old["id"]).values(**changes))
+                result.unchanged += 1
+                continue
+            conn.execute(
+                mention_versions.insert().values(
+                    mention_id=old["id"],
+                    title=old["title"],
+                    text=old["text"],
+                    rating=old["rating"],
+                    updated_at=old["updated_at"],
+                    reply_text=old["reply_text"],
+                    reply_at=old["reply_at"],
+                    content_hash=old["content_hash"],
+                    superseded_at=now,
+                )
+            )
+            values = {k: v for k, v in p.items() if k not in ("source", "source_id")}
+            # Keep what the new payload does not know (a source may omit the creation time).
+            for k, v in list(values.items()):
+                if v is None and old[k] is not None and k not in HASHED_FIELDS:
+                    values.pop(k)
+            conn.execute(update(mentions).where(mentions.c.id == old["id"]).values(**values))
+            result.updated += 1
+        return result
+
+    def _insert_new(self, conn: Connection, row: dict) -> bool:
+        if self.dialect in ("sqlite", "postgresql"):
+            if self.dialect == "sqlite":
+                from sqlalchemy.dialects.sqlite import insert as dialect_insert
+            else:
+                from sqlalchemy.dialects.postgresql import insert as dialect_insert
+            stmt = dialect_insert(mentions).values(**row).on_conflict_do_nothing(
+                index_elements=["source", "source_id"]
+            )
+            return conn.execute(stmt).rowcount == 1
+        conn.execute(mentions.insert().values(**row))
+        return True
+
+    def known_hashes(self, source: str, source_ids: Sequence[str]) -> dict[str, str]:
+        """source_id -> content hash for those already stored."""
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks([str(s) for s in source_ids], 500):
+                q = select(mentions.c.source_id, mentions.c.content_hash).where(
+                    mentions.c.source == source, mentions.c.source_id.in_(chunk)
+                )
+                out.update({r[0]: r[1] for r in conn.execute(q)})
+        return out
+
+    def count_mentions(self, source: str | None = None) -> int:
+        q = select(func.count()).select_from(mentions)
+        if source:
+            q = q.where(mentions.c.source == source)
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar_one())
+
+    # ---- crawl state --------------------------------------------------------------------------
+
+    def get_state(self, source: str, target: str, lang: str = "", country: str = "") -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(crawl_state).where(*_state_key(source, target, lang, country))
+            ).mappings().first()
+            return dict(row) if row else None
+
+    def put_state(
+        self, source: str, target: str, lang: str = "", country: str = "", conn: Connection | None = None, **values
+    ) -> None:
+        """Create or update the crawl state of one target."""
+        if conn is None:
+            with self.engine.begin() as c:
+                return self.put_state(source, target, lang, country, conn=c, **values)
+        key = dict(source=source, target=target, lang=lang or "", country=country or "")
+        found = conn.execute(select(crawl_state.c.source).where(*_state_key(**key))).first()
+        if found:
+            if values:
+                conn.execute(update(crawl_state).where(*_state_key(**key)).values(**values))
+        else:
+            conn.execute(crawl_state.insert().values(**key, **values))
+
+    def save_page(
+        self,
+        source: str,
+        target: str,
+        lang: str,
+        country: str,
+        rows: Iterable[dict],
+        **state,
+    ) -> UpsertResult:
+        """Store one page of items and move the crawl checkpoint in the same transaction.
+
+        A crash between pages therefore leaves either both or neither: resuming from the
+        stored token never skips a page and never stores one twice.
+        """
+        with self.engine.begin() as conn:
+            res = self.upsert_mentions(rows, conn)
+            cur = conn.execute(
+                select(crawl_state.c.seen, crawl_state.c.new, crawl_state.c.updated, crawl_state.c.pages).where(
+                    *_state_key(source, target, lang, country)
+                )
+            ).first()
+            seen, new, upd, pages = cur if cur else (0, 0, 0, 0)
+            self.put_state(
+                source,
+                target,
+                lang,
+                country,
+                conn=conn,
+                seen=(seen or 0) + res.seen,
+                new=(new or 0) + res.new,
+                updated=(upd or 0) + res.updated,
+                pages=(pages or 0) + 1,
+                **state,
+            )
+            return res
+
+    def states(self) -> pd.DataFrame:
+        return self.table("crawl_state")
+
+    # ---- run log ------------------------------------------------------------------------------
+
+    def start_run(self, job: str, source: str | None = None, target: str | None = None) -> int:
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                runs.insert().values(job=job, source=source, target=target, started_at=utcnow(), status="running")
+            )
+            return int(res.inserted_primary_key[0])
+
+    def finish_run(
+        self, run_id: int, status: str, result: UpsertResult | None = None, error: str | None = None
+    ) -> None:
+        values: dict[str, Any] = dict(finished_at=utcnow(), status=status, error=error)
+        if result is not None:
+            values.update(seen=result.seen, new=result.new, updated=result.updated)
+        with self.engine.begin() as conn:
+            conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+
+    # ---- reading --------------------------------------------------------------------------------
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Any table as a DataFrame (for notebooks)."""
+        t = metadata.tables.get(name)
+        if t is None:
+            raise InputError(f"no table {name!r}; tables: {', '.join(sorted(metadata.tables))}")
+        with self.engine.connect() as conn:
+            return pd.read_sql(select(t), conn)
+
+    def mentions_df(self, source: str | None = None) -> pd.DataFrame:
+        q = select(mentions).order_by(mentions.c.id)
+        if source:
+            q = q.where(mentions.c.source == source)
+        with self.engine.connect() as conn:
+            return pd.read_sql(q, conn)
+
+    def versions_df(self) -> pd.DataFrame:
+        return self.table("mention_versions")
+
+    def runs_df(self) -> pd.DataFrame:
+        return self.table("runs")
+
+
+def _state_key(source: str, target: str, lang: str = "", country: str = ""):
+    return (
+        crawl_state.c.source == source,
+        crawl_state.c.target == target,
+        crawl_state.c.lang == (lang or ""),
+        crawl_state.c.country == (country or ""),
+    )
+
+
+def _chunks(seq: Sequence, n: int):
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # WAL + busy timeout: two crawls writing at once wait for each other instead of failing.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def open_store(url: str | None = None) -> Store:
+    return Store(url)
