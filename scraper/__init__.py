@@ -1,0 +1,1 @@
+"""Collection: the Play Store client and the Scrapy project (settings, item, spiders)."""
