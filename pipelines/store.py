@@ -329,10 +329,14 @@ class Store:
                 from sqlalchemy.dialects.sqlite import insert as dialect_insert
             else:
                 from sqlalchemy.dialects.postgresql import insert as dialect_insert
-            stmt = dialect_insert(mentions).values(**row).on_conflict_do_nothing(
-                index_elements=["source", "source_id"]
+            stmt = (
+                dialect_insert(mentions)
+                .values(**row)
+                .on_conflict_do_nothing(index_elements=["source", "source_id"])
+                .returning(mentions.c.id)
             )
-            return conn.execute(stmt).rowcount == 1
+            # rowcount is unreliable across drivers; RETURNING yields a row only when inserted.
+            return conn.execute(stmt).first() is not None
         conn.execute(mentions.insert().values(**row))
         return True
 

@@ -14,6 +14,13 @@ def _review(i, text="bagus", **kw):
     return row
 
 
+@pytest.fixture
+def store(any_db_url):
+    s = Store(any_db_url)
+    yield s
+    s.close()
+
+
 def test_upsert_is_idempotent(store):
     res = store.upsert_mentions([_review(i) for i in range(5)])
     assert (res.new, res.updated, res.unchanged) == (5, 0, 0)
