@@ -1,0 +1,396 @@
+"""Trends: sentiment, indicators and developer responsiveness per calendar period.
+
+Each table is a plain function returning a DataFrame (call them from a notebook);
+:func:`write_trends` writes the three CSVs, the charts and ``report.html``.
+
+Conventions shared by every table
+---------------------------------
+* A mention belongs to the period of its ``created_at`` (``fetched_at`` when the source
+  gave no creation time). Periods are labelled ``2024-01`` (month), ``2024-W05`` (ISO
+  week, Monday to Sunday, ISO year) or ``2024-Q1`` (quarter).
+* Every period between ``since``/``until`` (or the first and last mention) appears for
+  every source/app (or indicator) the store holds, with zeros where nothing was said.
+* One sentiment model per file: ``model`` if given, else the model that labelled the most
+  mentions. Shares are over the mentions that model labelled; ``mentions`` counts all.
+* Rows are ordered by period, then source and app (or indicator in taxonomy order).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+from sqlalchemy import func, select
+
+from .errors import InputError, SuaraError
+from .outputs import write_csv
+from .store import Store, indicators, mentions, sentiments
+
+# The six indicators of the research question, in the order reports list them.
+INDICATORS = (
+    "sosialisasi",
+    "kemudahan_akses",
+    "keterhubungan",
+    "kemudahan_aspirasi",
+    "transparansi",
+    "penanggapan",
+)
+DISPLAY = {k: k.replace("_", " ") for k in INDICATORS}
+
+PERIODS = {"week": "W-SUN", "month": "M", "quarter": "Q"}
+
+SENTIMENT_COLUMNS = [
+    "period", "source", "app", "mentions", "positive", "neutral", "negative",
+    "negative_share", "negative_share_low", "negative_share_high", "net_sentiment",
+    "mean_rating", "model",
+]
+INDICATOR_COLUMNS = [
+    "period", "indicator", "mentions", "complaints",
+    "negative_share", "negative_share_low", "negative_share_high", "model",
+]
+RESPONSIVENESS_COLUMNS = [
+    "period", "source", "app", "reviews", "replied", "reply_rate", "median_reply_latency_days", "model",
+]
+
+# Decimal places written to the CSVs (the DataFrames keep full precision).
+_ROUND = 4
+
+
+def canonical_indicator(name: str) -> str | None:
+    """``"kemudahan akses"``, ``"Kemudahan-Akses"`` or ``"kemudahan_akses"`` -> ``"kemudahan_akses"``."""
+    key = "_".join(str(name).strip().lower().replace("-", " ").replace("_", " ").split())
+    return key if key in INDICATORS else None
+
+
+# ---- statistics -------------------------------------------------------------------------------
+
+
+def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for ``k`` successes in ``n`` trials (NaNs when ``n`` is 0).
+
+    Wilson rather than the normal approximation because many periods hold a handful
+    of mentions and shares near 0 or 1, where the normal interval leaves [0, 1].
+    """
+    if n <= 0:
+        return (math.nan, math.nan)
+    z = float(norm.ppf(1 - (1 - confidence) / 2))
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+# ---- arguments --------------------------------------------------------------------------------
+
+
+def parse_date(value, what: str = "date") -> datetime | None:
+    """``YYYY-MM-DD`` (or a full ISO time) -> naive datetime; ``None``/empty stays None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    try:
+        return datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InputError(f"bad {what} {value!r}: use YYYY-MM-DD") from None
+
+
+def _until_exclusive(until) -> datetime | None:
+    """A bare date means the whole day: ``--until 2024-03-31`` includes the 31st."""
+    u = parse_date(until, "--until date")
+    if u is None:
+        return None
+    if isinstance(until, str) and len(until.strip()) == 10 or (isinstance(until, date) and not isinstance(until, datetime)):
+        return u + timedelta(days=1)
+    return u + timedelta(microseconds=1)
+
+
+def check_period(period: str) -> str:
+    if period not in PERIODS:
+        raise InputError(f"bad period {period!r}: use one of {', '.join(PERIODS)}")
+    return period
+
+
+def period_label(p: pd.Period, period: str) -> str:
+    if period == "week":
+        y, w, _ = p.start_time.isocalendar()
+        return f"{y}-W{w:02d}"
+    if period == "quarter":
+        return f"{p.year}-Q{p.quarter}"
+    return f"{p.year}-{p.month:02d}"
+
+
+def _periods(times: pd.Series, period: str) -> pd.Series:
+    return times.dt.to_period(PERIODS[period])
+
+
+def _calendar(period: str, start, end) -> list[pd.Period]:
+    return list(pd.period_range(pd.Timestamp(start).to_period(PERIODS[period]),
+                                pd.Timestamp(end).to_period(PERIODS[period]), freq=PERIODS[period]))
+
+
+# ---- loading ----------------------------------------------------------------------------------
+
+
+def model_counts(store: Store) -> pd.Series:
+    """Mentions labelled per sentiment model, most first (ties by name)."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(sentiments.c.model, func.count()).group_by(sentiments.c.model)
+        ).all()
+    s = pd.Series({m: int(n) for m, n in rows}, dtype="int64")
+    return s.sort_index().sort_values(ascending=False, kind="stable")
+
+
+def choose_model(store: Store, model: str | None = None) -> str | None:
+    """``model`` if the store has its labels, else the model that labelled the most mentions.
+
+    ``None`` when no mention has been labelled yet.
+    """
+    counts = model_counts(store)
+    if model:
+        if model not in counts.index:
+            known = ", ".join(counts.index) or "none yet"
+            raise InputError(f"no sentiment labels from model {model!r} in the store (models: {known})")
+        return model
+    return str(counts.index[0]) if len(counts) else None
+
+
+def _load(store: Store, model: str | None) -> pd.DataFrame:
+    """One row per mention with its time and the chosen model's label (NaN if unlabelled)."""
+    cols = [mentions.c.id, mentions.c.source, mentions.c.app, mentions.c.kind, mentions.c.rating,
+            mentions.c.created_at, mentions.c.fetched_at, mentions.c.reply_text, mentions.c.reply_at]
+    with store.engine.connect() as conn:
+        df = pd.read_sql(select(*cols).order_by(mentions.c.id), conn)
+        if model is not None:
+            lab = pd.read_sql(
+                select(sentiments.c.mention_id, sentiments.c.label).where(sentiments.c.model == model), conn
+            )
+        else:
+            lab = pd.DataFrame({"mention_id": pd.Series(dtype="int64"), "label": pd.Series(dtype=object)})
+    df = df.merge(lab.rename(columns={"mention_id": "id"}), on="id", how="left")
+    for c in ("created_at", "fetched_at", "reply_at"):
+        df[c] = pd.to_datetime(df[c])
+    df["time"] = df["created_at"].fillna(df["fetched_at"])
+    df["label"] = df["label"].where(df["label"].isin(["positive", "neutral", "negative"]))
+    return df
+
+
+def _window(df: pd.DataFrame, since, until) -> pd.DataFrame:
+    s = parse_date(since, "--since date")
+    u = _until_exclusive(until)
+    if s is not None and u is not None and u <= s:
+        raise InputError(f"--until ({until}) is before --since ({since})")
+    keep = pd.Series(True, index=df.index)
+    if s is not None:
+        keep &= df["time"] >= s
+    if u is not None:
+        keep &= df["time"] < u
+    return df[keep]
+
+
+def _range(df: pd.DataFrame, since, until) -> tuple | None:
+    start = parse_date(since) if since else (df["time"].min() if len(df) else None)
+    end = (_until_exclusive(until) - timedelta(microseconds=1)) if until else (df["time"].max() if len(df) else None)
+    if start is None or end is None or pd.isna(start) or pd.isna(end):
+        return None
+    return start, end
+
+
+def _label_counts(g: pd.DataFrame) -> dict:
+    pos = int((g["label"] == "positive").sum())
+    neu = int((g["label"] == "neutral").sum())
+    neg = int((g["label"] == "negative").sum())
+    n = pos + neu + neg
+    low, high = wilson(neg, n)
+    return dict(
+        positive=pos, neutral=neu, negative=neg,
+        negative_share=neg / n if n else math.nan,
+        negative_share_low=low, negative_share_high=high,
+        net_sentiment=(pos - neg) / n if n else math.nan,
+    )
+
+
+# ---- tables -----------------------------------------------------------------------------------
+
+
+def sentiment_by_period(store: Store, period: str = "month", since=None, until=None,
+                        model: str | None = None) -> pd.DataFrame:
+    """Mentions and sentiment per period and source/app (columns: ``SENTIMENT_COLUMNS``).
+
+    ``negative_share`` is negative / labelled with its 95% Wilson interval;
+    ``net_sentiment`` is (positive - negative) / labelled; ``mean_rating`` is the mean star
+    rating of the mentions that carry one (NaN where none does).
+    """
+    check_period(period)
+    model = choose_model(store, model)
+    allm = _load(store, model)
+    df = _window(allm, since, until)
+    rng = _range(df, since, until)
+    if rng is None or allm.empty:
+        return pd.DataFrame(columns=SENTIMENT_COLUMNS)
+    df = df.assign(_p=_periods(df["time"], period))
+    groups = allm[["source", "app"]].drop_duplicates().sort_values(["source", "app"])
+    rows = []
+    for p in _calendar(period, *rng):
+        in_p = df[df["_p"] == p]
+        for source, app_ in groups.itertuples(index=False):
+            g = in_p[(in_p["source"] == source) & (in_p["app"] == app_)]
+            ratings = g["rating"].dropna()
+            rows.append(dict(
+                period=period_label(p, period), source=source, app=app_, mentions=len(g),
+                **_label_counts(g),
+                mean_rating=float(ratings.mean()) if len(ratings) else math.nan,
+                model=model or "",
+            ))
+    return pd.DataFrame(rows, columns=SENTIMENT_COLUMNS)
+
+
+def _tags(store: Store) -> pd.DataFrame:
+    with store.engine.connect() as conn:
+        t = pd.read_sql(select(indicators.c.mention_id, indicators.c.indicator, indicators.c.taxonomy), conn)
+    # Tolerate display names ("kemudahan akses") written by other tools.
+    t["indicator"] = [canonical_indicator(i) or str(i) for i in t["indicator"]]
+    return t.drop_duplicates(["mention_id", "indicator"])
+
+
+def indicator_order(names) -> list[str]:
+    """The six indicators in research order, then any others alphabetically."""
+    names = set(names)
+    return [i for i in INDICATORS if i in names] + sorted(names - set(INDICATORS))
+
+
+def indicators_by_period(store: Store, period: str = "month", since=None, until=None,
+                         model: str | None = None) -> pd.DataFrame:
+    """Mentions and complaints per period and indicator (columns: ``INDICATOR_COLUMNS``).
+
+    A complaint is a mention the model labelled negative that carries the indicator;
+    ``negative_share`` is complaints / labelled mentions carrying it, with its Wilson interval.
+    Indicators appear when the store holds at least one tag for them.
+    """
+    check_period(period)
+    model = choose_model(store, model)
+    allm = _load(store, model)
+    df = _window(allm, since, until)
+    rng = _range(df, since, until)
+    tags = _tags(store)
+    if rng is None or tags.empty:
+        return pd.DataFrame(columns=INDICATOR_COLUMNS)
+    df = df.assign(_p=_periods(df["time"], period))
+    tagged = tags.merge(df[["id", "_p", "label"]], left_on="mention_id", right_on="id")
+    rows = []
+    for p in _calendar(period, *rng):
+        in_p = tagged[tagged["_p"] == p]
+        for ind in indicator_order(tags["indicator"]):
+            g = in_p[in_p["indicator"] == ind]
+            c = _label_counts(g)
+            rows.append(dict(
+                period=period_label(p, period), indicator=ind, mentions=len(g), complaints=c["negative"],
+                negative_share=c["negative_share"], negative_share_low=c["negative_share_low"],
+                negative_share_high=c["negative_share_high"], model=model or "",
+            ))
+    return pd.DataFrame(rows, columns=INDICATOR_COLUMNS)
+
+
+def responsiveness_by_period(store: Store, period: str = "month", since=None, until=None,
+                             model: str | None = None) -> pd.DataFrame:
+    """Developer/operator replies to reviews per period and source/app (``RESPONSIVENESS_COLUMNS``).
+
+    Only mentions of kind ``review`` count (articles and posts cannot be answered in
+    place). A review is replied when it has reply text or a reply time; it is counted in
+    the period it was written. Latency is reply time minus review time in days; a reply
+    dated before its review (the review was edited after the answer) has no meaningful
+    latency and is left out of the median. ``model`` only records provenance here.
+    """
+    check_period(period)
+    model = choose_model(store, model)
+    allm = _load(store, model)
+    allm = allm[allm["kind"] == "review"]
+    df = _window(allm, since, until)
+    rng = _range(df, since, until)
+    if rng is None or allm.empty:
+        return pd.DataFrame(columns=RESPONSIVENESS_COLUMNS)
+    df = df.assign(_p=_periods(df["time"], period))
+    has_text = df["reply_text"].fillna("").astype(str).str.strip() != ""
+    df = df.assign(_replied=has_text | df["reply_at"].notna(),
+                   _lat=(df["reply_at"] - df["time"]).dt.total_seconds() / 86400.0)
+    groups = allm[["source", "app"]].drop_duplicates().sort_values(["source", "app"])
+    rows = []
+    for p in _calendar(period, *rng):
+        in_p = df[df["_p"] == p]
+        for source, app_ in groups.itertuples(index=False):
+            g = in_p[(in_p["source"] == source) & (in_p["app"] == app_)]
+            replied = int(g["_replied"].sum())
+            lat = g.loc[g["_replied"], "_lat"].dropna()
+            lat = lat[lat >= 0]
+            rows.append(dict(
+                period=period_label(p, period), source=source, app=app_, reviews=len(g), replied=replied,
+                reply_rate=replied / len(g) if len(g) else math.nan,
+                median_reply_latency_days=float(lat.median()) if len(lat) else math.nan,
+                model=model or "",
+            ))
+    return pd.DataFrame(rows, columns=RESPONSIVENESS_COLUMNS)
+
+
+# ---- writing ----------------------------------------------------------------------------------
+
+
+def provenance(store: Store, model: str | None) -> dict:
+    """What produced a report: store, model, label and tag counts, taxonomy versions."""
+    counts = model_counts(store)
+    with store.engine.connect() as conn:
+        tax = [r[0] for r in conn.execute(select(indicators.c.taxonomy).distinct().order_by(indicators.c.taxonomy))]
+    return {
+        "store": store.safe_url,
+        "mentions": store.count_mentions(),
+        "sentiment model": model or "none (no sentiment labels in the store)",
+        "mentions labelled by that model": int(counts.get(model, 0)) if model else 0,
+        "other models in the store": ", ".join(m for m in counts.index if m != model) or "none",
+        "indicator taxonomy": ", ".join(tax) or "none (no indicator tags in the store)",
+    }
+
+
+def _rounded(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c].round(_ROUND)
+    return out
+
+
+def write_trends(store: Store, out_dir, period: str = "month", since=None, until=None,
+                 model: str | None = None) -> dict[str, Path]:
+    """Write the three trend CSVs, their charts and ``report.html`` into ``out_dir``.
+
+    Returns ``{name: path}``. Raises ``SuaraError`` when the store has no mentions at all,
+    and ``InputError`` for a bad period, date or model.
+    """
+    check_period(period)
+    parse_date(since, "--since date")
+    _until_exclusive(until)
+    if store.count_mentions() == 0:
+        raise SuaraError(f"the store {store.safe_url} has no mentions yet: crawl or import some first")
+    model = choose_model(store, model)
+    tables = {
+        "sentiment_by_period": sentiment_by_period(store, period, since, until, model),
+        "indicators_by_period": indicators_by_period(store, period, since, until, model),
+        "responsiveness_by_period": responsiveness_by_period(store, period, since, until, model),
+    }
+    out_dir = Path(out_dir)
+    paths: dict[str, Path] = {}
+    for name, df in tables.items():
+        paths[name] = write_csv(_rounded(df), out_dir / f"{name}.csv")
+
+    from . import report  # matplotlib is slow to import; only load it when writing
+
+    meta = {"period": period, "since": str(since or "first mention"), "until": str(until or "last mention")}
+    meta.update(provenance(store, model))
+    paths.update(report.write_trend_report(tables, out_dir, meta, period=period))
+    return paths
