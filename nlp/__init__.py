@@ -1,0 +1,1 @@
+"""Natural-language processing: normalisation, sentiment, indicators, training."""
