@@ -1,0 +1,1 @@
+"""Scrapy commands of the Suara project (``COMMANDS_MODULE``)."""

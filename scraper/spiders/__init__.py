@@ -1,0 +1,1 @@
+"""Suara spiders: each yields MentionItem; item pipelines store them (see base.py)."""
