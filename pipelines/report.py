@@ -134,17 +134,33 @@ def plot_dumbbell(tri: pd.DataFrame, path, title: str = "Survey versus reviews p
     path = Path(path)
     tri = tri.reset_index(drop=True)
     n = len(tri)
-    fig, ax = plt.subplots(figsize=(8, 1.0 + 0.6 * max(n, 1)))
+    fig, ax = plt.subplots(figsize=(8, 1.8 + 0.6 * max(n, 1)))
+    from .triangulate import CUTOFFS
+
+    for c in CUTOFFS:
+        ax.axvline(c, color="#777", lw=0.8, ls=":", zorder=0)
+    labelled: set[str] = set()
+
+    def once(name):  # one legend entry per kind of mark
+        if name in labelled:
+            return None
+        labelled.add(name)
+        return name
+
     for i, r in tri.iterrows():
         y = n - 1 - i
         sv, rv = r["survey_value"], r["review_favourability"]
         if pd.notna(sv):
             anchor = float(sv)
-            ax.plot([sv], [y], "s", color="#30638e", ms=8, zorder=3, label="survey" if i == 0 else None)
+            err = None
+            if pd.notna(r["survey_low"]):
+                err = [[sv - r["survey_low"]], [r["survey_high"] - sv]]
+            ax.errorbar([sv], [y], xerr=err, fmt="s", color="#30638e", ms=8, capsize=3, zorder=3,
+                        label=once("survey (95% CI where known)"))
         elif isinstance(r["survey_verdict"], str) and r["survey_verdict"]:
             lo, hi = verdict_band(r["survey_verdict"])
             ax.add_patch(plt.Rectangle((lo, y - 0.25), hi - lo, 0.5, color=_VERDICT_BAND[r["survey_verdict"]],
-                                       alpha=0.9, zorder=1))
+                                       alpha=0.9, zorder=1, label=once("survey verdict only (its band)")))
             ax.text(lo + 0.01, y + 0.3, f"survey: {r['survey_verdict']}", fontsize=7, va="bottom", color="#444")
             anchor = min(max(float(rv), lo), hi) if pd.notna(rv) else None
         else:
@@ -155,7 +171,7 @@ def plot_dumbbell(tri: pd.DataFrame, path, title: str = "Survey versus reviews p
                 ax.plot([anchor, rv], [y, y], color="#999", lw=2, zorder=2)
             ax.errorbar([rv], [y], xerr=[[rv - r["review_low"]], [r["review_high"] - rv]], fmt="o",
                         color="#d1495b", mfc="white" if few else "#d1495b", ms=7, capsize=3, zorder=4,
-                        label="reviews (95% CI)" if i == 0 else None)
+                        label=once("reviews: too few (hollow)" if few else "reviews: not negative (95% CI)"))
             ax.text(min(float(r["review_high"]) + 0.02, 0.9), y - 0.05, f"n={int(r['review_mentions'])}",
                     fontsize=7, va="top")
     ax.set_yticks(range(n))
@@ -166,9 +182,8 @@ def plot_dumbbell(tri: pd.DataFrame, path, title: str = "Survey versus reviews p
     ax.xaxis.label.set_size(8)
     ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
-    handles, labels = ax.get_legend_handles_labels()
-    if handles:
-        ax.legend(fontsize=7, loc="lower right")
+    if labelled:
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
     return _save(fig, path)
 
 
