@@ -1,0 +1,638 @@
+"""Google Play reviews: a complete, resumable, incremental crawl into the store.
+
+google-play-scraper knows the wire format (the batchexecute request body, the ``)]}'``
+response prefix, the positions of each field in a review array, the search page's data
+blocks), so Suara reuses exactly those parts. The transport loop is Suara's own, because
+the library's ``reviews()`` swallows every exception and returns a truncated list as if
+the crawl had finished: Google answers an in-band ``PlayDataError`` (or a
+``PlayGatewayError`` when rate limiting) inside an HTTP 200 often enough that crawls
+silently stop at a multiple of the page size.
+
+Here every page is fetched over one ``requests.Session`` (the cookie Google sets on the
+first answer travels with every later page), each failure is classified (in-band error,
+HTTP 429/5xx, time-out, malformed body: retried with exponential backoff and full jitter
+by tenacity; anything else fails at once), and each page's reviews are committed together
+with the continuation token (:meth:`pipelines.store.Store.save_page`). A crawl killed at
+any moment resumes from the last committed page: no duplicate, no gap, and a crawl is
+marked complete only when the service said there is no next page (or, incrementally, when
+it reached reviews already stored).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+import pandas as pd
+import requests
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from google_play_scraper import Sort
+from google_play_scraper.constants.element import ElementSpecs
+from google_play_scraper.constants.regex import Regex
+from google_play_scraper.constants.request import PLAY_STORE_BASE_URL, Formats
+from google_play_scraper.features.reviews import MAX_COUNT_EACH_FETCH
+
+from pipelines import __version__
+from pipelines.errors import CrawlError, InputError
+from pipelines.privacy import pseudonymise
+from pipelines.store import Store, UpsertResult, content_hash, utcnow
+
+# Importing google_play_scraper replaced the process-wide HTTPS context factory with one that
+# checks no certificate (google_play_scraper/utils/request.py). Put the verifying default back.
+ssl._create_default_https_context = ssl.create_default_context
+
+SOURCE = "playstore"
+DEFAULT_BASE_URL = "https://play.google.com"
+# Google serves about 200 reviews per page whatever count is asked for (crawls that stop at a
+# multiple of 199 are the symptom users report), so asking for more only makes each retry and
+# each checkpoint bigger. gps allows up to 4500 per request.
+DEFAULT_PAGE_SIZE = 200
+MAX_PAGE_SIZE = MAX_COUNT_EACH_FETCH
+
+_APP_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,4})?$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_\-+/=.:~]+$")
+_IN_BAND_ERRORS = ("PlayGatewayError", "PlayDataError")
+
+
+# ---- configuration -------------------------------------------------------------------------------
+
+
+def _env_number(name: str, default: float, kind: type = float, minimum: float = 0.0) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise InputError(f"environment variable {name}={raw!r} is not a {kind.__name__}") from None
+    if value < minimum:
+        raise InputError(f"environment variable {name}={raw!r} must be at least {minimum:g}")
+    return value
+
+
+@dataclass
+class ClientConfig:
+    """How the client talks to the Play Store; :meth:`from_env` reads the ``SUARA_*`` variables."""
+
+    base_url: str = DEFAULT_BASE_URL
+    timeout: float = 30.0  # seconds to wait for an answer
+    attempts: int = 6  # tries per request, the first included
+    wait_min: float = 2.0  # backoff multiplier: the n-th retry waits up to wait_min * 2**n ...
+    wait_max: float = 60.0  # ... capped here (full jitter: a random wait in [0, cap])
+    delay: float = 0.0  # pause between pages
+
+    @classmethod
+    def from_env(cls, **overrides) -> "ClientConfig":
+        base = (os.environ.get("SUARA_PLAYSTORE_URL") or DEFAULT_BASE_URL).strip().rstrip("/")
+        if not re.match(r"^https?://[^/\s]+", base):
+            raise InputError(f"SUARA_PLAYSTORE_URL={base!r} is not an http(s) URL")
+        wait_max = _env_number("SUARA_RETRY_WAIT_MAX", 60.0)
+        # Be polite to the real service by default; a local mirror or fake needs no pause.
+        default_delay = 1.0 if base == DEFAULT_BASE_URL else 0.0
+        cfg = cls(
+            base_url=base,
+            timeout=_env_number("SUARA_HTTP_TIMEOUT", 30.0, minimum=0.001),
+            attempts=int(_env_number("SUARA_RETRY_ATTEMPTS", 6, int, minimum=1)),
+            wait_min=min(2.0, wait_max),
+            wait_max=wait_max,
+            delay=_env_number("SUARA_PLAYSTORE_DELAY", default_delay),
+        )
+        for k, v in overrides.items():
+            if v is not None:
+                setattr(cfg, k, v)
+        return cfg
+
+
+# ---- failures ------------------------------------------------------------------------------------
+
+
+class _Transient(Exception):
+    """Worth another try: rate limiting, a server hiccup, a time-out, a cut-off body."""
+
+    def __init__(self, what: str, retry_after: float | None = None):
+        super().__init__(what)
+        self.what = what
+        self.retry_after = retry_after
+
+
+class _Fatal(Exception):
+    """Retrying will not help (a 4xx other than 429, a refused argument)."""
+
+    def __init__(self, what: str):
+        super().__init__(what)
+        self.what = what
+
+
+class ServiceFailure(Exception):
+    """A request that failed for good: what the service answered and after how many tries."""
+
+    def __init__(self, what: str, attempts: int):
+        super().__init__(f"{what} (after {attempts} attempt{'s' if attempts != 1 else ''})")
+        self.what = what
+        self.attempts = attempts
+
+
+def _short(text: str, n: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# ---- wire format ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ReviewPage:
+    reviews: list[dict]  # parsed reviews (see parse_review)
+    token: str | None  # continuation token, None on the last page
+
+
+def _at(source, path):
+    for i in path:
+        if not isinstance(source, list) or not -len(source) <= i < len(source):
+            return None
+        source = source[i]
+    return source
+
+
+def _epoch(value, what: str) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{what} is not epoch seconds: {value!r}")
+    # Google sends [seconds, nanos]; the seconds are UTC. (gps turns them into naive local time.)
+    return datetime.fromtimestamp(int(value), tz=timezone.utc).replace(tzinfo=None)
+
+
+def parse_review(item) -> dict:
+    """One review array (at google-play-scraper's ``ElementSpecs.Review`` positions) -> dict.
+
+    Times are naive UTC datetimes made from the raw epoch seconds. The profile image
+    (``userImage``) is deliberately not read.
+    """
+    spec = ElementSpecs.Review
+    if not isinstance(item, list):
+        raise ValueError(f"review is not an array: {_short(repr(item), 40)}")
+    rid = _at(item, spec["reviewId"].data_map)
+    if not isinstance(rid, str) or not rid:
+        raise ValueError(f"review without an id: {_short(repr(item), 40)}")
+    score = _at(item, spec["score"].data_map)
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        raise ValueError(f"review {rid}: score {score!r} is not 1-5")
+    content = _at(item, spec["content"].data_map)
+    if content is not None and not isinstance(content, str):
+        raise ValueError(f"review {rid}: content is not text")
+    at = _epoch(_at(item, spec["at"].data_map), f"review {rid}: time")
+    if at is None:
+        raise ValueError(f"review {rid}: no time")
+    reply_text = _at(item, spec["replyContent"].data_map)
+    if reply_text is not None and not isinstance(reply_text, str):
+        raise ValueError(f"review {rid}: reply is not text")
+    thumbs = _at(item, spec["thumbsUpCount"].data_map)
+    if thumbs is not None and (isinstance(thumbs, bool) or not isinstance(thumbs, int)):
+        raise ValueError(f"review {rid}: thumbs-up count {thumbs!r} is not a number")
+    name = _at(item, spec["userName"].data_map)
+    version = _at(item, spec["appVersion"].data_map)
+    return {
+        "review_id": rid,
+        "user_name": name if isinstance(name, str) else None,
+        "content": content or "",
+        "score": score,
+        "at": at,
+        "thumbs_up": thumbs or 0,
+        "reply_text": reply_text or None,
+        "reply_at": _epoch(_at(item, spec["repliedAt"].data_map), f"review {rid}: reply time") if reply_text else None,
+        "app_version": version if isinstance(version, str) else None,
+    }
+
+
+def parse_reviews_body(text: str) -> ReviewPage:
+    """Parse a batchexecute answer to the reviews RPC. Raises ``_Transient`` when it is not one."""
+    for name in _IN_BAND_ERRORS:
+        if name in text:
+            raise _Transient(f"in-band {name} inside HTTP 200")
+    found = Regex.REVIEWS.findall(text)
+    if not found:
+        raise _Transient(f"malformed body: no )]}}' prefix, starts {_short(text, 60)!r}")
+    try:
+        envelope = json.loads(found[0])
+    except ValueError as exc:
+        raise _Transient(f"malformed body: envelope is not JSON ({exc.msg} at char {exc.pos})") from None
+    entry = next((e for e in envelope if isinstance(e, list) and e[:1] == ["wrb.fr"]), None) if isinstance(
+        envelope, list
+    ) else None
+    if entry is None:
+        raise _Transient("malformed body: no wrb.fr entry in the envelope")
+    raw = _at(entry, [2])
+    if raw is None:
+        # A null payload carries the error in entry[5]: [code, null, [[type_url, ...]]].
+        kind = _at(entry, [5, 2, 0, 0])
+        detail = kind.rsplit(".", 1)[-1] if isinstance(kind, str) else f"error {_short(json.dumps(entry[5:6]), 60)}"
+        raise _Transient(f"in-band {detail} inside HTTP 200 (empty payload)")
+    if not isinstance(raw, str):
+        raise _Transient("malformed body: payload is not a JSON string")
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:
+        raise _Transient(f"malformed body: payload is not JSON ({exc.msg} at char {exc.pos})") from None
+    if payload in (None, []):
+        return ReviewPage([], None)
+    if not isinstance(payload, list):
+        raise _Transient("malformed body: payload is not an array")
+    items = payload[0] or []
+    if not isinstance(items, list):
+        raise _Transient("malformed body: review list is not an array")
+    try:
+        reviews = [parse_review(item) for item in items]
+    except ValueError as exc:
+        raise _Transient(f"malformed body: {exc}") from None
+    # Same place google-play-scraper reads it: [-2][-1]; a list there means "no next page".
+    token = _at(payload, [-2, -1]) if len(payload) >= 2 else None
+    if not isinstance(token, str) or not token:
+        token = None
+    elif not _TOKEN.match(token):
+        raise _Transient(f"malformed body: odd continuation token {_short(token, 40)!r}")
+    return ReviewPage(reviews, token)
+
+
+def parse_search_page(html: str) -> list[dict]:
+    """Apps listed on a Play Store search page (google-play-scraper's positions)."""
+    dataset: dict = {}
+    for script in Regex.SCRIPT.findall(html):
+        keys, values = Regex.KEY.findall(script), Regex.VALUE.findall(script)
+        if keys and values:
+            try:
+                dataset[keys[0]] = json.loads(values[0])
+            except ValueError:
+                continue
+    sections = _at(dataset.get("ds:4"), [0, 1])
+    if not isinstance(sections, list):
+        raise _Transient("malformed search page: no ds:4 data block with results")
+    found: list = []
+    top = _at(sections, [0, 23, 16])
+    if isinstance(top, list):
+        found.append(_search_item(top, ElementSpecs.SearchResultOnTop))
+    for section in sections:
+        apps = _at(section, [22, 0])
+        if isinstance(apps, list):
+            found.extend(_search_item(a, ElementSpecs.SearchResult) for a in apps)
+            break
+    seen: set = set()
+    out = []
+    for row in found:
+        if isinstance(row["app_id"], str) and row["app_id"] not in seen:
+            seen.add(row["app_id"])
+            out.append(row)
+    return out
+
+
+def _search_item(item, spec) -> dict:
+    def get(key):
+        return spec[key].extract_content(item)
+
+    return {
+        "app_id": get("appId"),
+        "title": get("title"),
+        "developer": get("developer"),
+        "score": get("score"),
+        "genre": get("genre"),
+        "installs": get("installs"),
+    }
+
+
+# ---- transport -----------------------------------------------------------------------------------
+
+
+class PlayStoreClient:
+    """One cookie session to one Play Store base URL, with retries."""
+
+    def __init__(self, config: ClientConfig | None = None, on_retry: Callable[[str, int, float], None] | None = None):
+        self.config = config or ClientConfig.from_env()
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = f"suara/{__version__} (+research; python-requests)"
+        self.on_retry = on_retry
+        self.requests = 0  # HTTP requests sent, retries included
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> "PlayStoreClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _url(self, full_url: str) -> str:
+        # gps builds URLs on the real host; swap in the configured base (mirror, fake).
+        return self.config.base_url + full_url[len(PLAY_STORE_BASE_URL) :]
+
+    def _send(self, method: str, url: str, **kw) -> requests.Response:
+        self.requests += 1
+        try:
+            resp = self.session.request(method, url, timeout=self.config.timeout, **kw)
+        except requests.Timeout:
+            raise _Transient(f"no answer within {self.config.timeout:g}s") from None
+        except requests.ConnectionError as exc:
+            raise _Transient(f"connection failed ({_short(str(exc), 100)})") from None
+        if resp.status_code == 429 or resp.status_code >= 500:
+            retry_after = resp.headers.get("Retry-After")
+            ra = float(retry_after) if retry_after and retry_after.strip().isdigit() else None
+            raise _Transient(f"HTTP {resp.status_code} {resp.reason}", retry_after=ra)
+        if resp.status_code != 200:
+            raise _Fatal(f"HTTP {resp.status_code} {resp.reason}: {_short(resp.text, 80)!r}")
+        return resp
+
+    def _wait(self, retry_state) -> float:
+        base = wait_random_exponential(multiplier=self.config.wait_min, max=self.config.wait_max)(retry_state)
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, _Transient) and exc.retry_after is not None:
+            return max(base, min(exc.retry_after, self.config.wait_max))
+        return base
+
+    def _retrying(self, call: Callable[[], object]):
+        def before_sleep(rs) -> None:
+            if self.on_retry is not None:
+                exc = rs.outcome.exception()
+                self.on_retry(getattr(exc, "what", str(exc)), rs.attempt_number, rs.next_action.sleep)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.config.attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Transient),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(call)
+        except (_Transient, _Fatal) as exc:
+            raise ServiceFailure(exc.what, retrying.statistics.get("attempt_number", 1)) from None
+
+    def reviews_page(self, app_id: str, lang: str, country: str, count: int, token: str | None) -> ReviewPage:
+        """Fetch and parse one page of reviews, newest first."""
+        url = self._url(Formats.Reviews.build(lang=lang, country=country))
+        body = Formats.Reviews.build_body(
+            app_id, Sort.NEWEST.value, count, "null", "null", quote(token, safe="") if token else None
+        )
+        headers = {"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"}
+
+        def call() -> ReviewPage:
+            resp = self._send("POST", url, data=body, headers=headers)
+            try:
+                text = resp.content.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _Transient("malformed body: not UTF-8") from None
+            return parse_reviews_body(text)
+
+        return self._retrying(call)
+
+    def search(self, query: str, lang: str, country: str) -> list[dict]:
+        """Apps a Play Store search lists for ``query``."""
+        q = quote(query)
+
+        def call() -> list[dict]:
+            try:
+                resp = self._send("GET", self._url(Formats.Searchresults.build(query=q, lang=lang, country=country)))
+            except _Fatal as exc:
+                if not exc.what.startswith("HTTP 404"):
+                    raise
+                # As gps does: some country/language pairs only answer without gl.
+                resp = self._send("GET", self._url(Formats.Searchresults.fallback_build(query=q, lang=lang)))
+            return parse_search_page(resp.text)
+
+        return self._retrying(call)
+
+
+# ---- the crawl -----------------------------------------------------------------------------------
+
+
+@dataclass
+class PageDone:
+    """Sent to the ``progress`` callback after each page is committed."""
+
+    app_id: str
+    page: int  # page number within this crawl (continues across a resume)
+    reviews: int  # reviews on this page
+    total: int  # reviews seen by this run so far
+    new: int  # new reviews stored by this run so far
+    updated: int  # edited reviews stored by this run so far
+    last: bool  # the crawl ends with this page
+
+
+@dataclass
+class CrawlResult:
+    """What one :func:`crawl_playstore` call did."""
+
+    app_id: str
+    lang: str
+    country: str
+    full: bool
+    resumed: bool  # continued an interrupted crawl from its stored token
+    complete: bool  # the crawl state is now complete
+    stopped: str  # "end" (no next page), "caught-up" (reached stored reviews), "limit"
+    pages: int = 0  # pages fetched by this run
+    requests: int = 0  # HTTP requests sent, retries included
+    counts: UpsertResult = field(default_factory=UpsertResult)
+
+    @property
+    def seen(self) -> int:
+        return self.counts.seen
+
+    @property
+    def new(self) -> int:
+        return self.counts.new
+
+    @property
+    def updated(self) -> int:
+        return self.counts.updated
+
+    def summary(self) -> str:
+        how = {"end": "complete", "caught-up": "complete (caught up)", "limit": "stopped at --limit, resumable"}
+        return (
+            f"{self.app_id} ({self.lang}-{self.country}): {how[self.stopped]}{', resumed' if self.resumed else ''}; "
+            f"{self.pages} page(s), {self.requests} request(s), {self.seen} review(s) seen, "
+            f"{self.new} new, {self.updated} updated"
+        )
+
+
+def review_url(app_id: str, review_id: str) -> str:
+    # Always the public address: a mirror or test server's URL would not outlive the crawl.
+    return f"{DEFAULT_BASE_URL}/store/apps/details?id={quote(app_id)}&reviewId={quote(review_id, safe='')}"
+
+
+def review_row(review: dict, app_id: str, lang: str, country: str) -> dict:
+    """A parsed review -> a ``mentions`` row (author pseudonymised, no profile image)."""
+    return {
+        "source": SOURCE,
+        "source_id": review["review_id"],
+        "app": app_id,
+        "kind": "review",
+        "author_key": pseudonymise(SOURCE, review.get("user_name")),
+        "title": None,
+        "text": review.get("content") or "",
+        "rating": float(review["score"]) if review.get("score") is not None else None,
+        # Google gives one time per review: the latest edit's. The store versions the older text.
+        "created_at": review["at"],
+        "updated_at": review["at"],
+        "url": review_url(app_id, review["review_id"]),
+        "lang": lang or None,
+        "country": country or None,
+        "reply_text": review.get("reply_text"),
+        "reply_at": review.get("reply_at"),
+        "thumbs_up": review.get("thumbs_up"),
+        "app_version": review.get("app_version"),
+    }
+
+
+def _reached_stored(store: Store, rows: list[dict], high_water: datetime) -> bool:
+    """Has this (newest-first) page reached the part of the list stored by earlier crawls?
+
+    True when some review on it is already stored unchanged and not newer than the
+    high-water mark, and so is every review after it on the page. New reviews sit above
+    that point, so a run after a few new reviews stops on its first page.
+    """
+    if not rows:
+        return False
+    known = store.known_hashes(SOURCE, [r["source_id"] for r in rows])
+    flags = [known.get(r["source_id"]) == content_hash(r) and r["created_at"] <= high_water for r in rows]
+    if True not in flags:
+        return False
+    return all(flags[flags.index(True) :])
+
+
+def _validate(app_id: str, lang: str, country: str, page_size: int, limit: int | None) -> None:
+    if not isinstance(app_id, str) or not _APP_ID.match(app_id):
+        raise InputError(f"not a Play Store app id: {app_id!r} (expected e.g. com.example.app)")
+    for name, value in (("language", lang), ("country", country)):
+        if not isinstance(value, str) or not _LOCALE.match(value):
+            raise InputError(f"not a {name} code: {value!r} (expected e.g. id)")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InputError(f"page size {page_size} must be between 1 and {MAX_PAGE_SIZE}")
+    if limit is not None and limit < 1:
+        raise InputError(f"limit {limit} must be at least 1")
+
+
+def crawl_playstore(
+    store: Store,
+    app_id: str,
+    lang: str = "id",
+    country: str = "id",
+    full: bool = False,
+    limit: int | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    progress: Callable[[PageDone], None] | None = None,
+    on_retry: Callable[[str, int, float], None] | None = None,
+    config: ClientConfig | None = None,
+) -> CrawlResult:
+    """Collect the public reviews of one app into ``store``; returns what this run did.
+
+    Incremental by default: newest first, stopping at the first page that reaches reviews
+    already stored unchanged and not newer than the last complete crawl's high-water mark
+    (a first crawl walks every page). ``full=True`` walks every page. An interrupted crawl
+    (failure, kill, ``limit``) resumes from its stored continuation token. Raises
+    :class:`CrawlError` with one line when a page cannot be fetched; what was stored stays
+    and the crawl state stays incomplete.
+    """
+    _validate(app_id, lang, country, page_size, limit)
+    cfg = config or ClientConfig.from_env()
+    key = (SOURCE, app_id, lang, country)
+    state = store.get_state(*key) or {}
+    high_water = state.get("high_water")
+    token = state.get("token") if state.get("status") != "complete" else None
+    resumed = token is not None
+    pending = state.get("pending_high_water") if resumed else None
+    page_no = int(state.get("pages") or 0) if resumed else 0
+    if not resumed:
+        store.put_state(
+            *key, status="incomplete", token=None, pending_high_water=None, pages=0, seen=0, new=0,
+            updated=0, started_at=utcnow(), completed_at=None, last_error=None,
+        )
+    result = CrawlResult(app_id, lang, country, full, resumed, complete=False, stopped="end")
+    run_id = store.start_run("crawl", SOURCE, app_id)
+    client = PlayStoreClient(cfg, on_retry=on_retry)
+    try:
+        while True:
+            page_no += 1
+            count = page_size if limit is None else min(page_size, limit - result.seen)
+            try:
+                page = client.reviews_page(app_id, lang, country, count, token)
+            except ServiceFailure as exc:
+                raise CrawlError(
+                    f"Play Store crawl of {app_id} ({lang}-{country}) failed at page {page_no}: {exc}; "
+                    f"kept {store.count_mentions(SOURCE)} stored review(s), the next run resumes at this page"
+                ) from None
+            finally:
+                result.requests = client.requests
+            if page.token is not None and page.token == token:
+                raise CrawlError(
+                    f"Play Store crawl of {app_id} ({lang}-{country}) failed at page {page_no}: "
+                    f"the service returned the same continuation token again"
+                )
+            rows = [review_row(r, app_id, lang, country) for r in page.reviews]
+            newest = max((r["created_at"] for r in rows), default=None)
+            if newest is not None and (pending is None or newest > pending):
+                pending = newest
+            caught_up = not full and high_water is not None and _reached_stored(store, rows, high_water)
+            last = page.token is None or caught_up
+            if last:
+                hw = max(d for d in (high_water, pending) if d is not None) if (high_water or pending) else None
+                values = dict(
+                    status="complete", token=None, pending_high_water=None, high_water=hw,
+                    completed_at=utcnow(), last_error=None,
+                )
+            else:
+                values = dict(status="incomplete", token=page.token, pending_high_water=pending)
+            # The page's reviews and the checkpoint commit together: a kill leaves both or neither.
+            result.counts += store.save_page(*key, rows, **values)
+            result.pages += 1
+            token = page.token
+            hit_limit = limit is not None and result.seen >= limit and not last
+            if progress is not None:
+                progress(PageDone(app_id, page_no, len(rows), result.seen, result.new, result.updated, last or hit_limit))
+            if last:
+                result.complete = True
+                result.stopped = "caught-up" if caught_up and page.token is not None else "end"
+                break
+            if hit_limit:
+                result.stopped = "limit"
+                break
+            if cfg.delay:
+                time.sleep(cfg.delay)
+    except CrawlError as exc:
+        store.put_state(*key, last_error=str(exc))
+        store.finish_run(run_id, "failed", result.counts, error=str(exc))
+        raise
+    except BaseException as exc:  # a kill (Ctrl-C) or a failing callback: record it, keep the checkpoint
+        store.finish_run(run_id, "failed", result.counts, error=f"interrupted: {type(exc).__name__}: {exc}")
+        raise
+    finally:
+        client.close()
+    store.finish_run(run_id, "ok" if result.complete else "partial", result.counts)
+    return result
+
+
+# ---- discovery -----------------------------------------------------------------------------------
+
+
+def discover(query: str, lang: str = "id", country: str = "id", limit: int = 30,
+             config: ClientConfig | None = None) -> pd.DataFrame:
+    """Search the Play Store: a DataFrame of app_id, title, developer, score, genre, installs."""
+    if not query or not query.strip():
+        raise InputError("search query is empty")
+    for name, value in (("language", lang), ("country", country)):
+        if not _LOCALE.match(value):
+            raise InputError(f"not a {name} code: {value!r} (expected e.g. id)")
+    with PlayStoreClient(config or ClientConfig.from_env()) as client:
+        try:
+            apps = client.search(query.strip(), lang, country)
+        except ServiceFailure as exc:
+            raise CrawlError(f"Play Store search for {query!r} failed: {exc}") from None
+    cols = ["app_id", "title", "developer", "score", "genre", "installs"]
+    return pd.DataFrame(apps[:limit], columns=cols)
