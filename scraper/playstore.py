@@ -32,6 +32,7 @@ from urllib.parse import quote
 
 import pandas as pd
 import requests
+from sqlalchemy import func, select
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from google_play_scraper import Sort
@@ -43,7 +44,7 @@ from google_play_scraper.features.reviews import MAX_COUNT_EACH_FETCH
 from pipelines import __version__
 from pipelines.errors import CrawlError, InputError
 from pipelines.privacy import pseudonymise
-from pipelines.store import Store, UpsertResult, content_hash, utcnow
+from pipelines.store import Store, UpsertResult, content_hash, mentions, utcnow
 
 # Importing google_play_scraper replaced the process-wide HTTPS context factory with one that
 # checks no certificate (google_play_scraper/utils/request.py). Put the verifying default back.
@@ -341,7 +342,8 @@ class PlayStoreClient:
         except requests.Timeout:
             raise _Transient(f"no answer within {self.config.timeout:g}s") from None
         except requests.ConnectionError as exc:
-            raise _Transient(f"connection failed ({_short(str(exc), 100)})") from None
+            reason = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
+            raise _Transient(f"connection failed: {reason.group(1) if reason else type(exc).__name__}") from None
         if resp.status_code == 429 or resp.status_code >= 500:
             retry_after = resp.headers.get("Retry-After")
             ra = float(retry_after) if retry_after and retry_after.strip().isdigit() else None
@@ -507,6 +509,12 @@ def _reached_stored(store: Store, rows: list[dict], high_water: datetime) -> boo
     return all(flags[flags.index(True) :])
 
 
+def _stored(store: Store, app_id: str) -> int:
+    q = select(func.count()).select_from(mentions).where(mentions.c.source == SOURCE, mentions.c.app == app_id)
+    with store.engine.connect() as conn:
+        return int(conn.execute(q).scalar_one())
+
+
 def _validate(app_id: str, lang: str, country: str, page_size: int, limit: int | None) -> None:
     if not isinstance(app_id, str) or not _APP_ID.match(app_id):
         raise InputError(f"not a Play Store app id: {app_id!r} (expected e.g. com.example.app)")
@@ -566,7 +574,7 @@ def crawl_playstore(
             except ServiceFailure as exc:
                 raise CrawlError(
                     f"Play Store crawl of {app_id} ({lang}-{country}) failed at page {page_no}: {exc}; "
-                    f"kept {store.count_mentions(SOURCE)} stored review(s), the next run resumes at this page"
+                    f"the {_stored(store, app_id)} review(s) stored so far are kept and the next run resumes here"
                 ) from None
             finally:
                 result.requests = client.requests
