@@ -49,6 +49,110 @@ def main() -> None:
 
 
 # ---- collect: Play Store, import, export, discover -----------------------------------------------
+@crawl_app.command("playstore")
+def crawl_playstore_cmd(
+    app_id: Annotated[str, typer.Option("--app", help="Play Store app id, e.g. id.go.example.app (see `suara discover`).")],
+    lang: Annotated[str, typer.Option("--lang", help="Review language (hl).")] = "id",
+    country: Annotated[str, typer.Option("--country", help="Store country (gl).")] = "id",
+    full: Annotated[bool, typer.Option("--full", help="Walk every page instead of stopping at reviews already stored.")] = False,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Stop after N reviews (the next run resumes).")] = None,
+    page_size: Annotated[int, typer.Option("--page-size", min=1, max=4500, help="Reviews asked for per request.")] = 200,
+    db: DbOpt = None,
+) -> None:
+    """Collect an app's public Google Play reviews (incremental and resumable; $SUARA_PLAYSTORE_URL for a mirror)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from scraper.playstore import crawl_playstore
+
+    from .store import Store
+
+    store = Store(db)
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task(f"{app_id}: page 1", total=None)
+
+            def on_page(p) -> None:
+                bar.update(task, description=f"{app_id}: page {p.page + 1}, {p.total} reviews ({p.new} new, {p.updated} updated)")
+
+            def on_retry(what: str, attempt: int, wait: float) -> None:
+                bar.update(task, description=f"{app_id}: {what}; retry {attempt} in {wait:.1f}s")
+
+            result = crawl_playstore(store, app_id, lang=lang, country=country, full=full, limit=limit,
+                                     page_size=page_size, progress=on_page, on_retry=on_retry)
+    finally:
+        store.close()
+    out.print(result.summary(), highlight=False, soft_wrap=True)
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="A google-play-scraper export (.csv or .json).")],
+    app_id: Annotated[str, typer.Option("--app", help="The app these reviews belong to.")],
+    tz: Annotated[str, typer.Option("--tz", help="Zone of naive times in the file (gps writes local time).")] = "UTC",
+    lang: Annotated[Optional[str], typer.Option("--lang", help="Language the reviews were scraped with.")] = None,
+    country: Annotated[Optional[str], typer.Option("--country", help="Country the reviews were scraped with.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Load Play Store reviews exported earlier by google-play-scraper (all rows or none)."""
+    from .importer import import_reviews
+    from .store import Store
+
+    store = Store(db)
+    try:
+        res = import_reviews(store, file, app_id, tz=tz, lang=lang, country=country)
+    finally:
+        store.close()
+    out.print(f"{file}: {res.seen} review(s): {res.new} new, {res.updated} updated, {res.unchanged} unchanged",
+              highlight=False, soft_wrap=True)
+
+
+@app.command("export")
+def export_cmd(
+    out_file: Annotated[Path, typer.Option("--out", help="CSV file to write (UTF-8 with BOM, formula-safe).")],
+    source: Annotated[Optional[str], typer.Option("--source", help="Only this source, e.g. playstore.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Write every stored mention to a CSV (authors only as pseudonymous keys)."""
+    from .export import export_mentions, mentions_frame
+    from .store import Store
+
+    store = Store(db)
+    try:
+        n = len(mentions_frame(store, source))
+        path = export_mentions(store, out_file, source)
+    finally:
+        store.close()
+    out.print(f"{path}: {n} mention(s)", highlight=False, soft_wrap=True)
+
+
+@app.command("discover")
+def discover_cmd(
+    query: Annotated[str, typer.Argument(help='What to search for, e.g. "Tangsel Smart City".')],
+    lang: Annotated[str, typer.Option("--lang", help="Store language (hl).")] = "id",
+    country: Annotated[str, typer.Option("--country", help="Store country (gl).")] = "id",
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many apps.")] = 30,
+) -> None:
+    """Search the Play Store and list matching app ids and titles (to configure crawls)."""
+    from rich.table import Table
+
+    from scraper.playstore import discover
+
+    df = discover(query, lang=lang, country=country, limit=limit)
+    if df.empty:
+        console.print(f"no apps found for {query!r}")
+        raise typer.Exit(1)
+    table = Table()
+    # The id is what users copy into their config: never truncate it.
+    table.add_column("app id", no_wrap=True, min_width=int(df["app_id"].str.len().max()))
+    for name in ("title", "developer", "rating", "installs"):
+        table.add_column(name)
+    for r in df.itertuples():
+        score = "" if r.score is None or r.score != r.score else f"{r.score:.1f}"
+        table.add_row(str(r.app_id), str(r.title or ""), str(r.developer or ""), score, str(r.installs or ""))
+    out.print(table)
+
+
 # ---- collect: Scrapy spiders ---------------------------------------------------------------------
 # To add `suara crawl X` for a new spider: a short @crawl_app.command("X") that parses its options
 # and calls crawl_with_spider("X", db, config, verbose, full=full, query=query, ...) (see appstore).
