@@ -222,4 +222,52 @@ def sources_cmd(config: ConfigOpt = None) -> None:
 # ---- understand: sentiment -----------------------------------------------------------------------
 # ---- understand: indicators ----------------------------------------------------------------------
 # ---- report: trends and triangulation -------------------------------------------------------------
+@app.command("trends")
+def trends_cmd(
+    period: Annotated[str, typer.Option("--period", help="week, month or quarter.")] = "month",
+    since: Annotated[Optional[str], typer.Option("--since", help="First day, YYYY-MM-DD.")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Last day (inclusive), YYYY-MM-DD.")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: <output>/reports).")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="Sentiment model (default: the one that labelled most).")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Sentiment, complaints by indicator and developer replies per period: CSVs, charts, report.html."""
+    from .paths import output_dir
+    from .store import Store
+    from .trends import write_trends
+
+    store = Store(db)
+    try:
+        paths = write_trends(store, out_dir or output_dir() / "reports", period, since, until, model)
+    finally:
+        store.close()
+    for path in paths.values():
+        out.print(str(path), highlight=False, soft_wrap=True)
+
+
+@app.command("triangulate")
+def triangulate_cmd(
+    survey: Annotated[Path, typer.Option("--survey", help="Survey CSV: one row per indicator, or raw responses with --map.")],
+    window: Annotated[Optional[str], typer.Option("--window", help="Fieldwork dates START:END (YYYY-MM-DD:YYYY-MM-DD).")] = None,
+    mapping: Annotated[Optional[list[str]], typer.Option("--map", help="Raw responses: a mapping TOML, or ITEM=INDICATOR (repeat).")] = None,
+    scale: Annotated[Optional[str], typer.Option("--scale", help="Raw responses with ITEM=INDICATOR maps: answer scale MIN:MAX (default 1:5).")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: <output>/reports).")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="Sentiment model (default: the one that labelled most).")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Compare the survey with what reviews say per indicator: triangulation.csv/.md and a dumbbell chart."""
+    from .paths import output_dir
+    from .store import Store
+    from .triangulate import parse_mapping, write_triangulation
+
+    survey_map = parse_mapping(mapping, scale)
+    store = Store(db)
+    try:
+        paths = write_triangulation(store, survey, out_dir or output_dir() / "reports", window, model, survey_map)
+    finally:
+        store.close()
+    for path in paths.values():
+        out.print(str(path), highlight=False, soft_wrap=True)
+
+
 # ---- operate: run, status, schedule, demo ---------------------------------------------------------
