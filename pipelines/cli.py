@@ -271,3 +271,99 @@ def triangulate_cmd(
 
 
 # ---- operate: run, status, schedule, demo ---------------------------------------------------------
+OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Folder for trend files and reports (default: <output folder>/reports).")]
+
+
+def _print_run(summary) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"suara run {summary.run_id}", title_justify="left")
+    for col in ("step", "source", "target", "status", "new", "updated", "seconds", "detail"):
+        t.add_column(col, overflow="fold")
+    colour = {"ok": "green", "failed": "red", "skipped": "yellow"}
+    for s in summary.steps:
+        t.add_row(s.step, s.source, s.target, f"[{colour.get(s.status, 'white')}]{s.status}[/]",
+                  str(s.new), str(s.updated), f"{s.seconds:.1f}", s.detail)
+    out.print(t)
+    if summary.took_over_stale_lock:
+        console.print(f"note: took over a stale run lock left by {summary.took_over_stale_lock}")
+
+
+@app.command("run")
+def run_cmd(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    out_dir: OutOpt = None,
+    full: FullOpt = False,
+    model: Annotated[Optional[str], typer.Option("--model", help="Sentiment model (default: the config's).")] = None,
+) -> None:
+    """Do the whole job once: crawl every source in the config, analyse, write trends, triangulate.
+
+    Safe under cron: a second run while one is in progress exits 75 without doing anything.
+    One failing source does not stop the others; the run then exits 1 and names it.
+    """
+    from .runner import run_once
+
+    def step_done(step) -> None:
+        console.print(f"  {step.step} {step.source} {step.target}: {step.status} {step.detail}".rstrip(), highlight=False)
+
+    summary = run_once(config, db, out_dir, full=full, model=model, on_step=step_done)
+    _print_run(summary)
+    out.print(f"reports: {summary.out_dir}")
+    if not summary.ok:
+        console.print(f"[bold red]error:[/] {summary.error_line()}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+@app.command("status")
+def status_cmd(db: DbOpt = None) -> None:
+    """Per source: last successful crawl, what is incomplete, mentions waiting for analysis; the last run."""
+    from rich.table import Table
+
+    from .runner import STATUS_COLUMNS, describe_run, status
+
+    st = status(db)
+    t = Table(title="sources", title_justify="left")
+    for col in STATUS_COLUMNS:
+        t.add_column(col, overflow="fold")
+    for r in st["sources"].to_dict("records"):
+        t.add_row(*["" if r[c] is None or r[c] != r[c] else str(r[c]) for c in STATUS_COLUMNS])
+    out.print(t)
+    out.print(f"last run: {describe_run(st['last_run'])}", highlight=False)
+
+
+@app.command("schedule")
+def schedule_cmd(
+    every: Annotated[Optional[str], typer.Option("--every", help="Interval such as 6h, 30m or 1d.")] = None,
+    cron: Annotated[Optional[str], typer.Option("--cron", help="Five-field cron expression, e.g. '0 */6 * * *'.")] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    out_dir: OutOpt = None,
+    now: Annotated[bool, typer.Option("--now/--no-now", help="Also run once right away.")] = True,
+) -> None:
+    """Keep running and call `suara run` on a schedule; Ctrl-C stops cleanly between runs."""
+    import logging
+
+    from .lock import LockHeld
+    from .runner import run_once
+    from .schedule import make_trigger, run_forever
+
+    make_trigger(every, cron)  # bad --every/--cron: one line before anything starts
+    from .sources import load_sources
+
+    load_sources(config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    def job() -> None:
+        try:
+            summary = run_once(config, db, out_dir)
+        except LockHeld as exc:
+            console.print(f"skipped: {exc}")
+            return
+        _print_run(summary)
+        if not summary.ok:
+            console.print(f"[bold red]run failed:[/] {summary.error_line()}", highlight=False)
+
+    console.print(f"scheduling suara run {'every ' + every if every else 'at cron ' + repr(cron)} (UTC); Ctrl-C stops")
+    run_forever(job, every=every, cron=cron, run_now=now)
+    console.print("schedule stopped")

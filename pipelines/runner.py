@@ -1,0 +1,297 @@
+"""``suara run``: the whole job once, safe to call from cron; and ``suara status``.
+
+One run = crawl every source in the sources config -> analyse new mentions (sentiment and
+indicators) -> write the trend files -> triangulate when the config names a survey. A
+failing source is recorded and the others go on; the run then ends non-zero and its
+summary names the source and the reason. Each crawl checkpoints per page, so a rerun after
+any failure continues where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from .errors import SuaraError
+from .lock import RunLock
+from .paths import output_dir
+from .sources import SourcesConfig, load_sources
+from .store import Store, UpsertResult, mentions, runs, sentiments
+
+log = logging.getLogger("suara.run")
+
+SUMMARY_COLUMNS = ["step", "source", "target", "status", "new", "updated", "seen", "seconds", "detail"]
+
+
+@dataclass
+class StepResult:
+    """One line of a run's summary: a crawl of one target, or an analysis/report step."""
+
+    step: str  # crawl, analyze, tag, trends, triangulate
+    source: str = ""
+    target: str = ""
+    status: str = "ok"  # ok, failed, skipped
+    new: int = 0
+    updated: int = 0
+    seen: int = 0
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class RunSummary:
+    run_id: int | None
+    steps: list[StepResult] = field(default_factory=list)
+    out_dir: Path | None = None
+    took_over_stale_lock: dict | None = None
+
+    @property
+    def failed(self) -> list[StepResult]:
+        return [s for s in self.steps if s.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame([s.__dict__ for s in self.steps], columns=SUMMARY_COLUMNS)
+
+    def error_line(self) -> str:
+        parts = [f"{s.source or s.step} {s.target}".strip() + f": {s.detail}" for s in self.failed]
+        return f"{len(parts)} step(s) failed: " + "; ".join(parts)
+
+
+def lock_path(store: Store) -> Path:
+    """Beside an SQLite file; for a server database, in the output folder, keyed by its URL."""
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(url.database).with_suffix(".lock")
+    key = hashlib.sha256(store.safe_url.encode()).hexdigest()[:12]
+    return output_dir() / f"run-{key}.lock"
+
+
+def _timed(step: StepResult, fn: Callable[[], None]) -> StepResult:
+    t0 = time.monotonic()
+    try:
+        fn()
+    except SuaraError as exc:
+        step.status, step.detail = "failed", str(exc)
+    except Exception as exc:  # one broken source must not stop the others
+        log.exception("%s %s %s failed", step.step, step.source, step.target)
+        step.status, step.detail = "failed", f"{type(exc).__name__}: {exc}"
+    step.seconds = round(time.monotonic() - t0, 2)
+    return step
+
+
+def crawl_steps(cfg: SourcesConfig, db: str, full: bool = False) -> list[tuple[StepResult, Callable[[], None]]]:
+    """One (step, action) per configured target, in a stable order."""
+    import os
+
+    from scraper.crawl import run_spider
+
+    plan: list[tuple[StepResult, Callable[[], None]]] = []
+
+    def spider(step: StepResult, name: str, **args) -> Callable[[], None]:
+        def go() -> None:
+            s = run_spider(name, db=db, config=str(cfg.path), full=full or None, **args)
+            step.new, step.updated, step.seen = s.new, s.updated, s.stored
+            step.detail = f"{s.requests} request(s)"
+            s.raise_for_status()
+        return go
+
+    for app in cfg.playstore:
+        step = StepResult("crawl", "playstore", app.id or app.name)
+        if not app.id:
+            step.status, step.detail = "skipped", f'no id yet: run suara discover "{app.discover}"'
+            plan.append((step, None))
+            continue
+
+        def go(step=step, app=app) -> None:
+            from scraper.playstore import crawl_playstore
+
+            store = Store(db)
+            try:
+                r = crawl_playstore(store, app.id, lang=app.lang, country=app.country, full=full)
+            finally:
+                store.close()
+            step.new, step.updated, step.seen = r.new, r.updated, r.seen
+            step.detail = f"{r.pages} page(s), {r.requests} request(s)"
+
+        plan.append((step, go))
+    for app in cfg.appstore:
+        step = StepResult("crawl", "appstore", app.id or app.name)
+        if not app.id:
+            step.status, step.detail = "skipped", "no id yet: look the app up on apps.apple.com"
+            plan.append((step, None))
+            continue
+        plan.append((step, spider(step, "appstore", app=app.id, country=app.country)))
+    since = cfg.news.since.isoformat() if cfg.news.since else None
+    for q in cfg.news.queries:
+        step = StepResult("crawl", "news", q)
+        plan.append((step, spider(step, "news", query=q, since=since)))
+    if cfg.news.feeds and not cfg.news.queries:
+        step = StepResult("crawl", "news", "feeds")
+        plan.append((step, spider(step, "news", query="feeds")))
+    for q in cfg.reddit.queries:
+        step = StepResult("crawl", "reddit", q)
+        plan.append((step, spider(step, "reddit", query=q)))
+    yt = [("query", q) for q in cfg.youtube.queries] + [("video", v) for v in cfg.youtube.video_ids]
+    for kind, value in yt:
+        step = StepResult("crawl", "youtube", value)
+        if not os.environ.get("YOUTUBE_API_KEY"):
+            # Opt-in source: without a key the run skips it (and says so) rather than failing forever.
+            step.status, step.detail = "skipped", "YOUTUBE_API_KEY is not set"
+            plan.append((step, None))
+            continue
+        plan.append((step, spider(step, "youtube", **{kind: value})))
+    return plan
+
+
+def run_once(
+    config: str | Path | None = None,
+    db: str | None = None,
+    out: str | Path | None = None,
+    *,
+    full: bool = False,
+    model: str | None = None,
+    on_step: Callable[[StepResult], None] | None = None,
+) -> RunSummary:
+    """Do the whole job once under the run lock; returns the summary (never raises for a failed source).
+
+    Raises ``LockHeld`` when another run holds the lock and ``InputError`` for a bad config.
+    """
+    cfg = load_sources(config)
+    store = Store(db)
+    out_dir = Path(out) if out else output_dir() / "reports"
+    summary = RunSummary(run_id=None, out_dir=out_dir)
+    lock = RunLock(lock_path(store))
+    lock.acquire()
+    try:
+        summary.took_over_stale_lock = lock.stale_holder
+        if lock.stale_holder:
+            log.warning("took over a stale run lock left by %s", lock.stale_holder)
+        summary.run_id = store.start_run("run", None, str(cfg.path))
+
+        def record(step: StepResult, action: Callable[[], None] | None) -> None:
+            if action is not None:
+                _timed(step, action)
+            summary.steps.append(step)
+            log.info("%s %s %s: %s %s", step.step, step.source, step.target, step.status, step.detail)
+            if on_step:
+                on_step(step)
+
+        for step, action in crawl_steps(cfg, store.url, full=full):
+            record(step, action)
+
+        from .analysis import analyze_sentiment
+        from .tagging import tag_indicators
+
+        chosen = model or cfg.analysis.model
+        s_step = StepResult("analyze", target=chosen)
+
+        def analyze() -> None:
+            res = analyze_sentiment(store, model=chosen)
+            s_step.new = int(getattr(res, "labelled", 0) or 0)
+            s_step.detail = str(getattr(res, "model", ""))
+
+        record(s_step, analyze)
+        t_step = StepResult("tag", target="indicators")
+
+        def tag() -> None:
+            t_step.new = int(tag_indicators(store) or 0)
+
+        record(t_step, tag)
+        if store.count_mentions():
+            from .trends import write_trends
+
+            tr_step = StepResult("trends", target=str(out_dir))
+            record(tr_step, lambda: write_trends(store, out_dir, period=cfg.trends.period))
+            if cfg.survey:
+                from .triangulate import write_triangulation
+
+                tri_step = StepResult("triangulate", target=str(cfg.survey.file))
+                record(tri_step, lambda: write_triangulation(store, cfg.survey.file, out_dir, window=cfg.survey.window))
+        else:
+            record(StepResult("trends", status="skipped", detail="the store has no mentions yet"), None)
+        new = sum(s.new for s in summary.steps if s.step == "crawl")
+        upd = sum(s.updated for s in summary.steps if s.step == "crawl")
+        seen = sum(s.seen for s in summary.steps if s.step == "crawl")
+        store.finish_run(
+            summary.run_id,
+            "ok" if summary.ok else "failed",
+            UpsertResult(new=new, updated=upd, unchanged=max(seen - new - upd, 0)),
+            error=None if summary.ok else summary.error_line(),
+        )
+    except BaseException as exc:
+        if summary.run_id is not None:
+            store.finish_run(summary.run_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        lock.release()
+        store.close()
+    return summary
+
+
+# ---- status ----------------------------------------------------------------------------------------
+
+STATUS_COLUMNS = ["source", "target", "lang", "country", "state", "last_complete", "last_error",
+                  "mentions", "waiting_analysis"]
+
+
+def status(db: str | None = None) -> dict:
+    """Per source: last successful crawl, what is incomplete, mentions waiting for analysis;
+    and the last run's outcome. Returns ``{"sources": DataFrame, "last_run": dict | None}``."""
+    store = Store(db)
+    try:
+        st = store.states()
+        with store.engine.connect() as conn:
+            per = conn.execute(
+                select(mentions.c.source, mentions.c.app, func.count()).group_by(mentions.c.source, mentions.c.app)
+            ).all()
+            labelled = select(sentiments.c.mention_id).where(sentiments.c.content_hash == mentions.c.content_hash)
+            waiting = conn.execute(
+                select(mentions.c.source, mentions.c.app, func.count())
+                .where(~mentions.c.id.in_(labelled))
+                .group_by(mentions.c.source, mentions.c.app)
+            ).all()
+            last = conn.execute(
+                select(runs).where(runs.c.job == "run").order_by(runs.c.id.desc()).limit(1)
+            ).mappings().first()
+        counts = {(s, a): n for s, a, n in per}
+        wait = {(s, a): n for s, a, n in waiting}
+        rows = []
+        for r in st.to_dict("records"):
+            key = (r["source"], r["target"])
+            rows.append(dict(
+                source=r["source"], target=r["target"], lang=r["lang"], country=r["country"],
+                state=r["status"] + (" (resumable)" if r["status"] != "complete" and r.get("token") else ""),
+                last_complete=r["completed_at"], last_error=r["last_error"] or "",
+                mentions=counts.pop(key, 0), waiting_analysis=wait.pop(key, 0),
+            ))
+        for (s, a), n in counts.items():  # imported mentions have no crawl state
+            rows.append(dict(source=s, target=a, lang="", country="", state="imported", last_complete=None,
+                             last_error="", mentions=n, waiting_analysis=wait.get((s, a), 0)))
+        return {"sources": pd.DataFrame(rows, columns=STATUS_COLUMNS), "last_run": dict(last) if last else None}
+    finally:
+        store.close()
+
+
+def describe_run(last_run: dict | None) -> str:
+    """How the last run ended, in words."""
+    if not last_run:
+        return "no run yet"
+    if last_run["status"] == "running":
+        return f"run {last_run['id']} started {last_run['started_at']:%Y-%m-%d %H:%M} UTC and has not finished (running, or killed)"
+    took = ""
+    if last_run["finished_at"]:
+        took = f" in {(last_run['finished_at'] - last_run['started_at']).total_seconds():.0f}s"
+    err = f": {last_run['error']}" if last_run.get("error") else ""
+    return (f"run {last_run['id']} {last_run['status']} at {last_run['finished_at']:%Y-%m-%d %H:%M} UTC{took}, "
+            f"{last_run['new']} new, {last_run['updated']} updated{err}")

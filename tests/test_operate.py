@@ -1,0 +1,69 @@
+"""suara run / status / schedule: the lock, failure isolation and the status report."""
+
+import json
+import multiprocessing as mp
+import os
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from pipelines.errors import InputError
+from pipelines.lock import LockHeld, RunLock
+from pipelines.schedule import make_trigger, parse_every
+
+
+def _hold(path, ready, release):
+    with RunLock(path):
+        ready.set()
+        release.wait(30)
+
+
+def test_overlapping_run_is_refused(tmp_path):
+    path = tmp_path / "run.lock"
+    ctx = mp.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold, args=(path, ready, release))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        with pytest.raises(LockHeld, match=f"pid {holder.pid}"):
+            RunLock(path).acquire()
+    finally:
+        release.set()
+        holder.join(30)
+    with RunLock(path) as lock:  # released once the holder is done
+        assert lock.stale_holder is None
+
+
+def test_stale_lock_of_a_killed_run_is_taken_over(tmp_path):
+    path = tmp_path / "run.lock"
+    ctx = mp.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold, args=(path, ready, release))
+    holder.start()
+    assert ready.wait(30)
+    holder.kill()  # a run killed mid-way leaves its record but not its lock
+    holder.join(30)
+    assert json.loads(path.read_text())["pid"] == holder.pid
+    with RunLock(path) as lock:
+        assert lock.stale_holder["pid"] == holder.pid
+        assert json.loads(path.read_text())["pid"] == os.getpid()
+
+
+@pytest.mark.parametrize("text,seconds", [("6h", 21600), ("30m", 1800), ("1d12h", 129600)])
+def test_parse_every(text, seconds):
+    assert parse_every(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("every,cron", [("6x", None), (None, "61 * * * *"), (None, None), ("1h", "0 * * * *")])
+def test_bad_schedule_is_one_clear_error(every, cron):
+    with pytest.raises(InputError):
+        make_trigger(every, cron)
+
+
+def test_schedule_cli_rejects_bad_interval():
+    res = CliRunner().invoke(app, ["schedule", "--every", "soon"])
+    assert res.exit_code == 2
+    assert "is not an interval" in res.output
