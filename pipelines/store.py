@@ -10,6 +10,7 @@ Tables
 ``runs``              one row per crawl or job run: start, end, status, counts, error.
 ``sentiments``        one label per (mention, model), with class probabilities.
 ``indicators``        zero or more indicator tags per mention, each with its evidence.
+``indicator_tagging`` which mentions the indicator tagger has read, with which taxonomy.
 
 All times are stored as naive UTC datetimes (SQLite keeps no zone; naive-UTC everywhere
 keeps SQLite and PostgreSQL identical).
@@ -149,6 +150,19 @@ indicators = Table(
     Column("evidence", Text, nullable=False),  # the phrase(s) that matched
     Column("taxonomy", String(64), nullable=False),  # taxonomy version
     Column("content_hash", String(64), nullable=False),
+    Column("tagged_at", DateTime, nullable=False),
+    Column("signal", String(16)),  # complaint / praise / mixed / mention (the taxonomy's cue)
+)
+
+# One row per mention the indicator tagger has read, even when nothing matched, so "tagged,
+# no indicator" differs from "not tagged yet" without a sentinel row in ``indicators``.
+indicator_tagging = Table(
+    "indicator_tagging",
+    metadata,
+    Column("mention_id", Integer, ForeignKey("mentions.id"), primary_key=True),
+    Column("taxonomy", String(64), nullable=False),  # version@fingerprint of the taxonomy used
+    Column("content_hash", String(64), nullable=False),
+    Column("n_indicators", Integer, nullable=False),
     Column("tagged_at", DateTime, nullable=False),
 )
 
