@@ -87,7 +87,7 @@ class ClientConfig:
     base_url: str = DEFAULT_BASE_URL
     timeout: float = 30.0  # seconds to wait for an answer
     attempts: int = 6  # tries per request, the first included
-    wait_min: float = 2.0  # backoff multiplier: the n-th retry waits up to wait_min * 2**n ...
+    wait_min: float = 2.0  # backoff multiplier: the n-th retry waits up to wait_min * 2**(n-1) ...
     wait_max: float = 60.0  # ... capped here (full jitter: a random wait in [0, cap])
     delay: float = 0.0  # pause between pages
 
