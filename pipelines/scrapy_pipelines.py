@@ -57,12 +57,12 @@ def validation_problem(item) -> str | None:
         value = item.get(name)
         if value is None or str(value).strip() == "":
             return f"field {name!r} is missing"
-    if not any(isinstance(item.get(n), str) and item.get(n).strip() for n in ("text", "title")):
-        return "field 'text' is missing (an item needs a text or a title)"
     for name in ("title", "text", "author", "url", "lang", "country", "reply_text", "app_version", "kind"):
         value = item.get(name)
         if value is not None and not isinstance(value, str):
             return f"field {name!r} must be a string, got {type(value).__name__}"
+    if not any(isinstance(item.get(n), str) and item.get(n).strip() for n in ("text", "title")):
+        return "field 'text' is missing (an item needs a text or a title)"
     kind = item.get("kind")
     if kind is not None and kind not in KINDS:
         return f"field 'kind' must be one of {', '.join(KINDS)}, got {kind!r}"

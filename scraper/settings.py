@@ -48,8 +48,9 @@ USER_AGENT = "Suara/0.1 (social listening for public-service apps; +https://gith
 ROBOTSTXT_OBEY = True  # documented JSON APIs/feeds may switch it off per spider, saying why
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
-DOWNLOAD_DELAY = 1.0
-AUTOTHROTTLE_ENABLED = True
+# SUARA_DOWNLOAD_DELAY=0 and SUARA_AUTOTHROTTLE=0 are for a local mirror or test server only.
+DOWNLOAD_DELAY = float(os.environ.get("SUARA_DOWNLOAD_DELAY", "1.0"))
+AUTOTHROTTLE_ENABLED = os.environ.get("SUARA_AUTOTHROTTLE", "1") != "0"
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
@@ -63,8 +64,8 @@ TELNETCONSOLE_ENABLED = False  # no open port on the crawling machine
 RETRY_ENABLED = True
 RETRY_TIMES = 4
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
-SUARA_RETRY_BACKOFF = 2.0
-SUARA_RETRY_MAX_DELAY = 120.0
+SUARA_RETRY_BACKOFF = float(os.environ.get("SUARA_RETRY_BACKOFF", "2.0"))
+SUARA_RETRY_MAX_DELAY = float(os.environ.get("SUARA_RETRY_MAX_DELAY", "120.0"))
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "scraper.middlewares.BackoffRetryMiddleware": 550,

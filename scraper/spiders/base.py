@@ -82,7 +82,7 @@ class SuaraSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         # Settings are still open here (Scrapy >= 2.11); "spider" priority keeps -s USER_AGENT=... on top.
-        ua = spider._user_agent()
+        ua = None if crawler.settings.frozen else spider._user_agent()
         if ua:
             crawler.settings.set("USER_AGENT", ua, priority="spider")
         return spider
@@ -116,7 +116,8 @@ class SuaraSpider(scrapy.Spider):
 
     @property
     def db_url(self) -> str | None:
-        return self.settings.get("SUARA_DB") or None
+        settings = getattr(self, "settings", None)  # None for a spider built without a crawler (unit tests)
+        return (settings.get("SUARA_DB") if settings is not None else None) or None
 
     # ---- read-only crawl state ----------------------------------------------------------------
 
