@@ -15,6 +15,7 @@ model) with at least one indicator (:func:`is_complaint`).
 from __future__ import annotations
 
 import csv
+import hashlib
 import itertools
 import re
 import tomllib
@@ -26,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from nlp.normalize import normalize, stem, tokenize
+from nlp.normalize import SLANG_FILE, normalize, stem, tokenize
 from pipelines.errors import InputError
 from pipelines.paths import DATA_DIR
 
@@ -42,6 +43,11 @@ DEFAULT_TAXONOMY = DATA_DIR / "indicators.toml"
 SIGNALS = ("mention", "complaint", "praise")
 NEGATION_POLICIES = ("flip", "keep", "drop")
 _FLIP = {"complaint": "praise", "praise": "complaint", "mention": "mention"}
+# Defaults for a taxonomy without a [matching] table.
+DEFAULT_NEGATORS = ["tidak", "tak", "belum", "bukan", "tanpa", "kurang", "jangan"]
+DEFAULT_BRIDGE = ["ada", "pernah", "bisa", "mau", "perlu", "usah", "harus", "terlalu", "begitu", "sempat",
+                  "juga", "lagi", "yang", "sama", "sekali"]
+DEFAULT_CLAUSE_WORDS = ["tapi", "tetapi", "namun", "padahal", "sedangkan", "melainkan"]
 _MAX_EXPANSION = 5000  # sequences one rule element may expand to (guards against typos in groups)
 
 
@@ -92,6 +98,13 @@ class Taxonomy:
     clause_words: frozenset[str]
     negation_window: int
     description: str = ""
+    fingerprint: str = ""  # hash of the taxonomy file and the slang dictionary it relies on
+
+    @property
+    def id(self) -> str:
+        """``version@fingerprint``: what stored tags record, so any rule or slang edit re-tags."""
+        return f"{self.version}@{self.fingerprint}" if self.fingerprint else self.version
+
 
     def name(self, key: str) -> str:
         return self.names.get(key, key)
@@ -226,7 +239,8 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
 def _load_taxonomy(path_s: str, _mtime: int) -> Taxonomy:
     path = Path(path_s)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        data = tomllib.loads(raw.decode("utf-8"))
     except OSError as exc:
         raise InputError(f"cannot read taxonomy {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
@@ -244,9 +258,9 @@ def _load_taxonomy(path_s: str, _mtime: int) -> Taxonomy:
         words = _string_list(path, f"matching.{key}", matching.get(key, default))
         return frozenset(f for w in words for f in _pattern_word(w) + tuple(tokenize(normalize(w))))
 
-    negators = word_forms("negators", ["tidak", "belum", "bukan", "tanpa"])
-    bridge = word_forms("negation_bridge", [])
-    clause_words = word_forms("clause_words", ["tapi", "tetapi", "namun", "padahal"])
+    negators = word_forms("negators", DEFAULT_NEGATORS)
+    bridge = word_forms("negation_bridge", DEFAULT_BRIDGE)
+    clause_words = word_forms("clause_words", DEFAULT_CLAUSE_WORDS)
     window = matching.get("negation_window", 3)
     within_default = matching.get("within", 3)
     for key, val in (("negation_window", window), ("within", within_default)):
@@ -307,8 +321,18 @@ def _load_taxonomy(path_s: str, _mtime: int) -> Taxonomy:
         clause_words=clause_words,
         negation_window=window,
         description=data.get("description", ""),
+        fingerprint=_fingerprint(raw),
     )
     return tax
+
+
+def _fingerprint(taxonomy_bytes: bytes) -> str:
+    digest = hashlib.sha256(taxonomy_bytes)
+    try:
+        digest.update(SLANG_FILE.read_bytes())  # the same rules match differently with other slang
+    except OSError:
+        pass
+    return digest.hexdigest()[:10]
 
 
 def _compile_rule(
@@ -481,7 +505,8 @@ class IndicatorTagger:
 
     @property
     def version(self) -> str:
-        return self.taxonomy.version
+        """The taxonomy id (``version@fingerprint``) stored with every tag."""
+        return self.taxonomy.id
 
     def tag(self, text: str | None) -> list[Match]:
         """Indicators found in ``text`` (none, one or several), in taxonomy order."""
