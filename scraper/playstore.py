@@ -603,7 +603,8 @@ def crawl_playstore(
             token = page.token
             hit_limit = limit is not None and result.seen >= limit and not last
             if progress is not None:
-                progress(PageDone(app_id, page_no, len(rows), result.seen, result.new, result.updated, last or hit_limit))
+                progress(PageDone(app_id, page_no, len(rows), result.seen, result.new, result.updated,
+                                  last or hit_limit))
             if last:
                 result.complete = True
                 result.stopped = "caught-up" if caught_up and page.token is not None else "end"

@@ -49,12 +49,28 @@ def fast_retries(monkeypatch):
     monkeypatch.setenv("SUARA_PLAYSTORE_DELAY", "0")
 
 
+class _Router:
+    """One local server for the module; each test plugs in its own fake (saves a server start-stop per test)."""
+
+    target = None
+
+    def __call__(self, environ, start_response):
+        return self.target(environ, start_response)
+
+
+@pytest.fixture(scope="module")
+def server():
+    router = _Router()
+    with serve(router) as base:
+        yield router, base
+
+
 @pytest.fixture
-def fake(monkeypatch):
-    service = FakePlayStore({APP: {"title": "Tangsel Contoh", "developer": "Pemkot", "reviews": sample_reviews(25)}})
-    with serve(service) as base:
-        monkeypatch.setenv("SUARA_PLAYSTORE_URL", base)
-        yield service
+def fake(server, monkeypatch):
+    router, base = server
+    router.target = FakePlayStore({APP: {"title": "Tangsel Contoh", "developer": "Pemkot", "reviews": sample_reviews(25)}})
+    monkeypatch.setenv("SUARA_PLAYSTORE_URL", base)
+    yield router.target
 
 
 def stored_ids(store: Store) -> list[str]:
@@ -366,29 +382,30 @@ def test_google_play_scraper_itself_parses_the_fake_pages(fake):
     assert got[0]["content"] == "ulasan nomor 24" and got[0]["score"] == 5 and got[0]["thumbsUpCount"] == 24
 
 
-def test_discover_lists_app_ids_from_the_search_page(monkeypatch):
-    with serve(FakePlayStore.from_samples()) as base:
-        monkeypatch.setenv("SUARA_PLAYSTORE_URL", base)
-        df = discover("Tangsel Smart City")
-        assert list(df.columns) == ["app_id", "title", "developer", "score", "genre", "installs"]
-        assert df.iloc[0]["app_id"] == "id.go.tangerangselatankota.smartcity"  # the exact match on top
-        assert df.iloc[0]["title"] == "Tangsel Smart City" and df.iloc[0]["score"] == 3.4
-        assert set(df["app_id"]) == {"id.go.tangerangselatankota.smartcity", "id.go.tangerangselatankota.siaran",
-                                     "id.go.tangerangselatankota.dukcapil"}
-        assert discover("aplikasi tidak ada").empty
+def test_discover_lists_app_ids_from_the_search_page(server, monkeypatch):
+    router, base = server
+    router.target = FakePlayStore.from_samples()
+    monkeypatch.setenv("SUARA_PLAYSTORE_URL", base)
+    df = discover("Tangsel Smart City")
+    assert list(df.columns) == ["app_id", "title", "developer", "score", "genre", "installs"]
+    assert df.iloc[0]["app_id"] == "id.go.tangerangselatankota.smartcity"  # the exact match on top
+    assert df.iloc[0]["title"] == "Tangsel Smart City" and df.iloc[0]["score"] == 3.4
+    assert set(df["app_id"]) == {"id.go.tangerangselatankota.smartcity", "id.go.tangerangselatankota.siaran",
+                                 "id.go.tangerangselatankota.dukcapil"}
+    assert discover("aplikasi tidak ada").empty
 
-        # The same page read by google-play-scraper's own search parser.
-        from google_play_scraper import search
-        from google_play_scraper.constants.request import Formats
+    # The same page read by google-play-scraper's own search parser.
+    from google_play_scraper import search
+    from google_play_scraper.constants.request import Formats
 
-        with monkeypatch.context() as m:
-            m.setattr(type(Formats.Searchresults), "URL_FORMAT", base + "/store/search?q={query}&c=apps&hl={lang}&gl={country}")
-            gps = [a["appId"] for a in search("Tangsel Smart City", lang="id", country="id")]
-        # (gps counts the top card against the list's length, so it drops the list's last app.)
-        assert len(gps) == 2 and gps == list(df["app_id"])[:2]
+    with monkeypatch.context() as m:
+        m.setattr(type(Formats.Searchresults), "URL_FORMAT", base + "/store/search?q={query}&c=apps&hl={lang}&gl={country}")
+        gps = [a["appId"] for a in search("Tangsel Smart City", lang="id", country="id")]
+    # (gps counts the top card against the list's length, so it drops the list's last app.)
+    assert len(gps) == 2 and gps == list(df["app_id"])[:2]
 
-        result = CliRunner().invoke(cli, ["discover", "SIARAN Tangsel"])
-        assert result.exit_code == 0 and "id.go.tangerangselatankota.siaran" in result.stdout
+    result = CliRunner().invoke(cli, ["discover", "SIARAN Tangsel"])
+    assert result.exit_code == 0 and "id.go.tangerangselatankota.siaran" in result.stdout
 
 
 # ---- CLI ----------------------------------------------------------------------------------------
@@ -424,27 +441,44 @@ def _py(code: str, **env) -> subprocess.CompletedProcess:
                           env={**os.environ, **env}, timeout=60)
 
 
-def test_tls_verification_is_on_after_import():
+def test_tls_verification_is_on_after_import(tmp_path):
+    """google-play-scraper alone switches certificate checks off; importing Suara's client switches them back on."""
     check = """
-        import ssl
+        import ssl, urllib.request
         import {module}
         ctx = ssl._create_default_https_context()
         print(ssl._create_default_https_context is ssl.create_default_context, ctx.verify_mode == ssl.CERT_REQUIRED,
               ctx.check_hostname)
+        if {port}:
+            try:
+                print(urllib.request.urlopen("https://127.0.0.1:{port}/", timeout=10).read().decode())
+            except Exception as exc:
+                print(type(getattr(exc, "reason", exc)).__name__)
     """
-    # google-play-scraper alone switches verification off for the whole process ...
-    assert _py(check.format(module="google_play_scraper")).stdout.split() == ["False", "False", "False"]
-    # ... and importing Suara's client (which imports it) switches it back on.
-    assert _py(check.format(module="scraper.playstore")).stdout.split() == ["True", "True", "True"]
+    port = 0
+    server = _self_signed_https_server(tmp_path)
+    if server is not None:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.server_port
+    try:
+        gps_only = _py(check.format(module="google_play_scraper", port=port)).stdout.split()
+        suara = _py(check.format(module="scraper.playstore", port=port)).stdout.split()
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+    assert gps_only[:3] == ["False", "False", "False"] and suara[:3] == ["True", "True", "True"]
+    if server is not None:  # a real handshake with a self-signed certificate
+        assert gps_only[3] == "hello" and suara[3] == "SSLCertVerificationError"
 
 
-def test_tls_self_signed_server_is_refused_after_import(tmp_path):
+def _self_signed_https_server(tmp_path) -> HTTPServer | None:
     try:
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                         "-nodes", "-keyout", str(tmp_path / "k.pem"), "-out", str(tmp_path / "c.pem"), "-days", "1",
                         "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=30)
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip("openssl is not available to make a test certificate")
+    except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        return None  # no openssl: the context checks above still run
 
     class Hello(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -459,19 +493,4 @@ def test_tls_self_signed_server_is_refused_after_import(tmp_path):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(tmp_path / "c.pem", tmp_path / "k.pem")
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        fetch = """
-            import urllib.request
-            import {module}
-            try:
-                print(urllib.request.urlopen("https://127.0.0.1:{port}/", timeout=10).read().decode())
-            except Exception as exc:
-                print(type(getattr(exc, "reason", exc)).__name__)
-        """
-        port = server.server_port
-        assert _py(fetch.format(module="google_play_scraper", port=port)).stdout.strip() == "hello"
-        assert _py(fetch.format(module="scraper.playstore", port=port)).stdout.strip() == "SSLCertVerificationError"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return server
