@@ -221,6 +221,86 @@ def sources_cmd(config: ConfigOpt = None) -> None:
     out.print(f"[green]ok[/]: {cfg.path}")
 # ---- understand: sentiment -----------------------------------------------------------------------
 # ---- understand: indicators ----------------------------------------------------------------------
+TaxonomyOpt = Annotated[
+    Optional[Path], typer.Option("--taxonomy", help="Indicator taxonomy TOML (default: data/indicators.toml).")
+]
+
+
+@app.command("evaluate-indicators")
+def evaluate_indicators_cmd(
+    file: Annotated[Path, typer.Argument(help="Labelled CSV: text, indicators (';'-separated keys, empty for none)[, split].")],
+    split: Annotated[Optional[str], typer.Option("--split", help="Only rows of this split: dev or heldout.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    errors: Annotated[bool, typer.Option("--errors", help="Also list the rows the tagger gets wrong.")] = False,
+    taxonomy: TaxonomyOpt = None,
+) -> None:
+    """Per-indicator precision, recall and F1 of the indicator tagger on a labelled file."""
+    import json
+
+    from rich.table import Table
+
+    from nlp.indicators import evaluate_indicators, indicator_errors
+
+    df = evaluate_indicators(file, taxonomy, split)
+    wrong = indicator_errors(file, taxonomy, split) if errors else None
+    if as_json:
+        doc = {**df.attrs, "metrics": df.round(4).to_dict(orient="records")}
+        if wrong is not None:
+            doc["errors"] = wrong.to_dict(orient="records")
+        typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{file} ({df.attrs['split']}, {df.attrs['rows']} rows, taxonomy {df.attrs['taxonomy']})")
+    for col in ("indicator", "precision", "recall", "f1", "support", "tp", "fp", "fn"):
+        table.add_column(col, justify="left" if col == "indicator" else "right")
+    for r in df.itertuples():
+        table.add_row(r.indicator, f"{r.precision:.3f}", f"{r.recall:.3f}", f"{r.f1:.3f}",
+                      str(r.support), str(r.tp), str(r.fp), str(r.fn), end_section=r.indicator == "penanggapan")
+    out.print(table)
+    if wrong is not None:
+        for r in wrong.itertuples():
+            out.print(f"line {r.line}: gold [{r.gold}] predicted [{r.predicted}] | {r.text} | {r.evidence}",
+                      highlight=False, soft_wrap=True, markup=False)
+
+
+@app.command("tag")
+def tag_cmd(
+    reanalyze: Annotated[bool, typer.Option("--reanalyze", help="Re-tag every mention, not only new or edited ones.")] = False,
+    text: Annotated[Optional[str], typer.Option("--text", help="Tag this text and print the matches (store untouched).")] = None,
+    taxonomy: TaxonomyOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Tag stored mentions with the six indicators (incremental: new, edited, or taxonomy changed)."""
+    from nlp.indicators import get_tagger
+
+    if text is not None:
+        found = get_tagger(taxonomy).tag(text)
+        for m in found:  # tab-separated, unstyled: easy to paste or pipe
+            typer.echo(f"{m.indicator}\t{m.signal}\t{m.evidence}")
+        if not found:
+            typer.echo("(no indicator)")
+        return
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .store import Store
+    from .tagging import indicator_summary, tag_indicators
+
+    store = Store(db)
+    try:
+        with Progress(TextColumn("tagging"), BarColumn(), MofNCompleteColumn(), console=console, transient=True) as bar:
+            task = bar.add_task("tag", total=None)
+            n = tag_indicators(store, reanalyze=reanalyze, taxonomy=taxonomy,
+                               progress=lambda done, total: bar.update(task, completed=done, total=total))
+        summary = indicator_summary(store)
+    finally:
+        store.close()
+    out.print(f"tagged {n} mention(s); {summary.attrs['tagged']} tagged in all "
+              f"(taxonomy {', '.join(summary.attrs['taxonomies']) or '-'})", highlight=False)
+    for r in summary.itertuples():
+        out.print(f"  {r.name:<20} {r.mentions:>7}  complaint cue {r.complaint_cue}, praise cue {r.praise_cue}",
+                  highlight=False)
+
+
 # ---- report: trends and triangulation -------------------------------------------------------------
 @app.command("trends")
 def trends_cmd(
