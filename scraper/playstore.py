@@ -590,7 +590,7 @@ def crawl_playstore(
             caught_up = not full and high_water is not None and _reached_stored(store, rows, high_water)
             last = page.token is None or caught_up
             if last:
-                hw = max(d for d in (high_water, pending) if d is not None) if (high_water or pending) else None
+                hw = max((d for d in (high_water, pending) if d is not None), default=None)
                 values = dict(
                     status="complete", token=None, pending_high_water=None, high_water=hw,
                     completed_at=utcnow(), last_error=None,

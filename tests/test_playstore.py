@@ -294,6 +294,24 @@ def test_limit_stops_early_and_the_next_run_resumes(fake, store):
     assert res.complete and sorted(stored_ids(store)) == sorted(all_ids(fake))
 
 
+def test_crawl_resume_and_increment_on_every_store_back_end(fake, any_db_url):
+    store = Store(any_db_url)
+    try:
+        with pytest.raises(CrawlError):
+            crawl_playstore(store, APP, page_size=10, progress=_inject_after_page(fake, 1, *[Fault(status=500)] * ATTEMPTS))
+        assert len(stored_ids(store)) == 10 and store.get_state(SOURCE, APP, "id", "id")["status"] == "incomplete"
+        assert crawl_playstore(store, APP, page_size=10).new == 15
+        fake.edit_review(APP, "gp:r0001", content="diubah", at=T0 + 500 * 3600)
+        fake.add_review(APP, content="baru", at=T0 + 400 * 3600)
+        res = crawl_playstore(store, APP, page_size=10)
+        assert (res.requests, res.new, res.updated) == (1, 1, 1)
+        ids = stored_ids(store)
+        assert sorted(ids) == sorted(all_ids(fake)) and len(ids) == 26
+        assert store.versions_df()["text"].tolist() == ["ulasan nomor 1"]
+    finally:
+        store.close()
+
+
 # ---- content ------------------------------------------------------------------------------------
 
 
