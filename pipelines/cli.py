@@ -211,6 +211,54 @@ def crawl_appstore(
     crawl_with_spider("appstore", db, config, verbose, app=app_id, country=country, full=full)
 
 
+@crawl_app.command("news")
+def crawl_news(
+    query: Annotated[str, typer.Option("--query", help='Words articles must mention, e.g. "SIARAN Tangsel" ("*": every feed entry, no GDELT).')],
+    since: Annotated[Optional[str], typer.Option("--since", help="Oldest article date (YYYY-MM-DD); GDELT keeps about 3 months.")] = None,
+    feed: Annotated[Optional[list[str]], typer.Option("--feed", help="RSS/Atom feed URL (repeatable), besides the config's [news] feeds.")] = None,
+    no_gdelt: Annotated[bool, typer.Option("--no-gdelt", help="Read the feeds only.")] = False,
+    full: FullOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """News articles that mention QUERY: GDELT (Indonesian sources) and RSS/Atom feeds, text by trafilatura."""
+    crawl_with_spider("news", db, config, verbose, query=query, since=since, feeds=",".join(feed or []) or None,
+                      gdelt="0" if no_gdelt else None, full=full)
+
+
+@crawl_app.command("reddit")
+def crawl_reddit(
+    query: Annotated[str, typer.Option("--query", help="Reddit search words.")],
+    subreddit: Annotated[Optional[str], typer.Option("--subreddit", help="Search one subreddit only, e.g. indonesia.")] = None,
+    full: FullOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Reddit posts and their comments matching QUERY (OAuth when REDDIT_CLIENT_ID/SECRET are set)."""
+    crawl_with_spider("reddit", db, config, verbose, query=query, subreddit=subreddit, full=full)
+
+
+@crawl_app.command("youtube")
+def crawl_youtube(
+    query: Annotated[Optional[str], typer.Option("--query", help="Find videos with these words (search: 100 quota units a page).")] = None,
+    video: Annotated[Optional[list[str]], typer.Option("--video", help="Video id (repeatable) instead of --query.")] = None,
+    max_videos: Annotated[int, typer.Option("--max-videos", help="Most videos a --query follows.")] = 50,
+    full: FullOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Comments (and channel-owner replies) on YouTube videos; needs YOUTUBE_API_KEY."""
+    if bool(query) == bool(video):
+        from .errors import InputError
+
+        raise InputError("give --query or --video (one of them)")
+    crawl_with_spider("youtube", db, config, verbose, query=query, videos=",".join(video or []) or None,
+                      max_videos=str(max_videos), full=full)
+
+
 @app.command("sources")
 def sources_cmd(config: ConfigOpt = None) -> None:
     """Validate the sources config and print what a scheduled run collects."""

@@ -1,0 +1,273 @@
+"""Reddit posts and comments that match a query, through Reddit's JSON API.
+
+``scrapy crawl reddit -a query="Tangsel Smart City" [-a subreddit=indonesia] [-a limit=100]``
+
+Without credentials it reads the public JSON listings (``{SUARA_REDDIT_URL}/search.json``,
+``/comments/{id}.json``). With ``REDDIT_CLIENT_ID`` and ``REDDIT_CLIENT_SECRET`` in the
+environment it first gets an application-only token (client-credentials grant at
+``{SUARA_REDDIT_URL}/api/v1/access_token``) and sends every request to
+``{SUARA_REDDIT_OAUTH_URL}`` with ``Authorization: bearer ...`` (higher rate limit).
+
+Search is newest first and follows ``data.after`` to the end; on an incremental crawl it stops
+at a page that holds only posts already stored unchanged and older than the last crawl. Each
+post on the pages walked has its comment tree fetched (a post's comments arrive after it).
+Posts are ``kind=post`` (source_id ``t3_...``), comments ``kind=comment`` (``t1_...``); an edit
+(Reddit's ``edited`` time) stores a new version. Deleted and removed comments are skipped.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from urllib.parse import urlencode
+
+import scrapy
+
+from pipelines.errors import InputError
+from scraper.spiders.base import SuaraSpider
+
+PUBLIC_URL = "https://www.reddit.com"
+GONE = {"[deleted]", "[removed]"}
+
+
+# ---- pure parsing helpers --------------------------------------------------------------------------
+
+
+def parse_listing(data) -> tuple[list[dict], str | None]:
+    """(children's ``data`` of kind t3/t1, ``after``) of a Listing; ValueError when it is not one."""
+    if not isinstance(data, dict) or data.get("kind") != "Listing" or not isinstance(data.get("data"), dict):
+        raise ValueError("not a Reddit Listing")
+    children = data["data"].get("children")
+    if not isinstance(children, list):
+        raise ValueError("Listing has no children list")
+    things = [c["data"] for c in children
+              if isinstance(c, dict) and c.get("kind") in ("t3", "t1") and isinstance(c.get("data"), dict)]
+    return things, data["data"].get("after") or None
+
+
+def edited_time(value) -> float | None:
+    """Reddit's ``edited``: ``false`` or the epoch seconds of the last edit."""
+    if isinstance(value, bool) or value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def post_fields(d: dict) -> dict | None:
+    """MentionItem fields of one post (``t3`` data); None when it has neither title nor id."""
+    if not d.get("id") or not (d.get("title") or d.get("selftext")):
+        return None
+    text = d.get("selftext") or ""
+    if text.strip() in GONE:
+        text = ""
+    author = d.get("author")
+    return {
+        "source_id": d.get("name") or f"t3_{d['id']}",
+        "kind": "post",
+        "author": None if author in GONE else author,
+        "title": d.get("title"),
+        "text": text,
+        "created_at": d.get("created_utc"),
+        "updated_at": edited_time(d.get("edited")),
+        "url": PUBLIC_URL + d["permalink"] if d.get("permalink") else d.get("url"),
+        "thumbs_up": d.get("score"),
+    }
+
+
+def comment_fields(d: dict) -> dict | None:
+    """MentionItem fields of one comment (``t1`` data); None for deleted or removed ones."""
+    body = d.get("body")
+    if not d.get("id") or not isinstance(body, str) or body.strip() in GONE or not body.strip():
+        return None
+    author = d.get("author")
+    return {
+        "source_id": d.get("name") or f"t1_{d['id']}",
+        "kind": "comment",
+        "author": None if author in GONE else author,
+        "text": body,
+        "created_at": d.get("created_utc"),
+        "updated_at": edited_time(d.get("edited")),
+        "url": PUBLIC_URL + d["permalink"] if d.get("permalink") else None,
+        "thumbs_up": d.get("score"),
+    }
+
+
+def walk_comments(listing) -> tuple[list[dict], int]:
+    """All comments of a comment Listing, depth first, and how many hide behind ``more`` stubs."""
+    out: list[dict] = []
+    hidden = 0
+
+    def walk(node) -> None:
+        nonlocal hidden
+        if not isinstance(node, dict) or not isinstance(node.get("data"), dict):
+            return
+        for child in node["data"].get("children") or []:
+            if not isinstance(child, dict):
+                continue
+            if child.get("kind") == "more":
+                hidden += int((child.get("data") or {}).get("count") or 0)
+            elif child.get("kind") == "t1" and isinstance(child.get("data"), dict):
+                out.append(child["data"])
+                walk(child["data"].get("replies"))  # "" when there are none
+
+    walk(listing)
+    return out, hidden
+
+
+def parse_comments_page(data) -> tuple[list[dict], int]:
+    """``/comments/{id}.json`` -> (comment data, count hidden behind ``more``)."""
+    if not isinstance(data, list) or len(data) < 2:
+        raise ValueError("not a [post, comments] pair of Listings")
+    parse_listing(data[1])  # shape check
+    return walk_comments(data[1])
+
+
+# ---- the spider ---------------------------------------------------------------------------------------
+
+
+class RedditSpider(SuaraSpider):
+    """Reddit search (newest first) + each post's comment tree."""
+
+    name = "reddit"
+    source = "reddit"
+    target_arg = "query"
+    base_url_setting = "SUARA_REDDIT_URL"
+
+    def __init__(self, *args, subreddit=None, limit="100", **kwargs):
+        self._check_own(subreddit=subreddit, limit=limit)
+        super().__init__(*args, **kwargs)
+        self.subreddit = (subreddit or "").strip().removeprefix("r/") or None
+        self.limit = int(limit)
+        self.token: str | None = None
+        self.client_id = os.environ.get("REDDIT_CLIENT_ID", "").strip()
+        self.client_secret = os.environ.get("REDDIT_CLIENT_SECRET", "").strip()
+
+    @classmethod
+    def _check_own(cls, subreddit=None, limit="100", **_):
+        try:
+            n = int(limit)
+        except (TypeError, ValueError):
+            raise InputError(f"limit must be a number from 1 to 100, got {limit!r}") from None
+        if not 1 <= n <= 100:
+            raise InputError(f"limit must be from 1 to 100 (Reddit's page size), got {n}")
+        if subreddit and not str(subreddit).removeprefix("r/").replace("_", "").isalnum():
+            raise InputError(f"subreddit must be a name like indonesia, got {subreddit!r}")
+
+    @classmethod
+    def check_args(cls, **kwargs) -> None:
+        cls._check_own(**kwargs)
+        super().check_args(**{k: v for k, v in kwargs.items() if k not in ("subreddit", "limit")})
+        cid, secret = os.environ.get("REDDIT_CLIENT_ID", "").strip(), os.environ.get("REDDIT_CLIENT_SECRET", "").strip()
+        if bool(cid) != bool(secret):
+            missing = "REDDIT_CLIENT_SECRET" if cid else "REDDIT_CLIENT_ID"
+            raise InputError(f"{missing} is not set: set both REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET, or neither")
+
+    # ---- URLs ----------------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        """Where listings are read: the OAuth host once a token is held, else the public host."""
+        if self.token:
+            name = "SUARA_REDDIT_OAUTH_URL"
+            url = self.settings.get(name) or ""
+            env = os.environ.get(name)
+            from scrapy.settings import SETTINGS_PRIORITIES
+
+            if env and self.settings.getpriority(name) <= SETTINGS_PRIORITIES["project"]:
+                url = env
+            return url.rstrip("/")
+        return self.base_url
+
+    def _meta(self) -> dict:
+        # A documented JSON API, not web pages: robots.txt (which bars all crawlers) is not the rule here.
+        return {"dont_obey_robotstxt": True}
+
+    def _headers(self) -> dict:
+        return {"Authorization": f"bearer {self.token}"} if self.token else {}
+
+    def search_request(self, after: str | None = None) -> scrapy.Request:
+        params = {"q": self.target, "sort": "new", "limit": str(self.limit), "t": "all", "type": "link",
+                  "raw_json": "1"}
+        if after:
+            params["after"] = after
+        path = "/search"
+        if self.subreddit:
+            path = f"/r/{self.subreddit}/search"
+            params["restrict_sr"] = "1"
+        suffix = "" if self.token else ".json"
+        return scrapy.Request(f"{self.api_url}{path}{suffix}?{urlencode(params)}", callback=self.parse_search,
+                              errback=self.failed, headers=self._headers(), meta=self._meta(), dont_filter=True)
+
+    # ---- callbacks ---------------------------------------------------------------------------
+
+    async def start(self):
+        if self.client_id and self.client_secret:
+            basic = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+            yield scrapy.FormRequest(
+                f"{self.base_url}/api/v1/access_token", formdata={"grant_type": "client_credentials"},
+                headers={"Authorization": f"Basic {basic}"}, callback=self.parse_token, errback=self.failed,
+                meta=self._meta(), dont_filter=True)
+        else:
+            yield self.search_request()
+
+    def parse_token(self, response):
+        try:
+            data = response.json()
+        except ValueError:
+            self.page_error(response, "token answer is not JSON")
+            return
+        token = data.get("access_token") if isinstance(data, dict) else None
+        if not token:
+            err = data.get("error") if isinstance(data, dict) else None
+            self.page_error(response, f"no access token in the answer ({err or 'unknown error'}); "
+                                      "check REDDIT_CLIENT_ID/REDDIT_CLIENT_SECRET")
+            return
+        self.token = token
+        self.logger.info("reddit: using OAuth (application-only token)")
+        yield self.search_request()
+
+    def parse_search(self, response):
+        try:
+            posts, after = parse_listing(response.json())
+        except ValueError as exc:
+            self.page_error(response, f"malformed search listing: {exc}")
+            return
+        pairs = [(d, self.mention(**f)) for d in posts if (f := post_fields(d))]
+        items = [it for _, it in pairs]
+        known = self.page_is_known(items)
+        for d, it in pairs:
+            yield it
+            yield scrapy.Request(
+                f"{self.api_url}/comments/{d['id']}{'' if self.token else '.json'}?"
+                + urlencode({"raw_json": "1", "limit": "500", "sort": "new"}),
+                callback=self.parse_comments, errback=self.failed, headers=self._headers(), meta=self._meta(),
+                cb_kwargs={"post_id": d["id"]})
+        if known:
+            self.logger.info("reddit: page of %d known posts; stopping (incremental)", len(items))
+            return
+        if after:
+            yield self.search_request(after)
+
+    def parse_comments(self, response, post_id: str):
+        try:
+            comments, hidden = parse_comments_page(response.json())
+        except ValueError as exc:
+            self.page_error(response, f"malformed comments of post {post_id}: {exc}")
+            return
+        if hidden:
+            # "load more comments" stubs need /api/morechildren; not fetched (yet).
+            self.logger.info("reddit: %d more comment(s) of post %s not expanded", hidden, post_id)
+        for d in comments:
+            fields = comment_fields(d)
+            if fields:
+                yield self.mention(**fields)
+
+    def failed(self, failure):
+        """Errback: a request that failed for good (after retries) is one ERROR line with its URL."""
+        response = getattr(failure.value, "response", None)
+        what = f"HTTP {response.status}" if response is not None else f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        if response is not None and response.status in (401, 403):
+            what += " (Reddit refused: check the user agent contact and REDDIT_CLIENT_ID/REDDIT_CLIENT_SECRET)"
+        self.page_error(failure.request.url, what)
