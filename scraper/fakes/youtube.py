@@ -11,6 +11,7 @@ Routes (under ``/youtube/v3``, as on ``https://www.googleapis.com``):
                     (at most 5 here, as the API returns only a subset of a long thread).
 ``comments``        ``part=snippet&parentId=...`` -> every reply of one thread.
 
+The key is read from ``key=`` or the ``X-Goog-Api-Key`` header (Google accepts both).
 Errors use Google's JSON error shape: no key -> 403 ``forbidden`` ("The request is missing a
 valid API key."), a wrong key -> 400 ``badRequest`` / ``API_KEY_INVALID``, quota spent -> 403
 ``quotaExceeded``, comments off -> 403 ``commentsDisabled``, unknown video -> 404
@@ -123,7 +124,7 @@ class FakeYouTube(FakeService):
         if not m:
             return error(404, "Not Found", "notFound")
         method = m.group(1)
-        key = req.arg("key")
+        key = req.arg("key") or req.headers.get("x-goog-api-key")
         if not key:
             return error(403, "The request is missing a valid API key.", "forbidden", status="PERMISSION_DENIED")
         if key not in self.keys:
