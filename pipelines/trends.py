@@ -17,7 +17,6 @@ Conventions shared by every table
 
 from __future__ import annotations
 
-import math
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -69,20 +68,29 @@ def canonical_indicator(name: str) -> str | None:
 # ---- statistics -------------------------------------------------------------------------------
 
 
-def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+def wilson_arrays(k, n, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised :func:`wilson`: arrays of successes and trials -> (low, high) arrays."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    z = float(norm.ppf(1 - (1 - confidence) / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        denom = 1 + z * z / n
+        centre = (p + z * z / (2 * n)) / denom
+        half = z / denom * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        low = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
+        high = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    return low, high
+
+
+def wilson(k: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for ``k`` successes in ``n`` trials (NaNs when ``n`` is 0).
 
     Wilson rather than the normal approximation because many periods hold a handful
     of mentions and shares near 0 or 1, where the normal interval leaves [0, 1].
     """
-    if n <= 0:
-        return (math.nan, math.nan)
-    z = float(norm.ppf(1 - (1 - confidence) / 2))
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    low, high = wilson_arrays([k], [n], confidence)
+    return (float(low[0]), float(high[0]))
 
 
 # ---- arguments --------------------------------------------------------------------------------
@@ -179,6 +187,7 @@ def _load(store: Store, model: str | None) -> pd.DataFrame:
     for c in ("created_at", "fetched_at", "reply_at"):
         df[c] = pd.to_datetime(df[c])
     df["time"] = df["created_at"].fillna(df["fetched_at"])
+    df["rating"] = pd.to_numeric(df["rating"], errors="coerce")
     df["label"] = df["label"].where(df["label"].isin(["positive", "neutral", "negative"]))
     return df
 
@@ -204,18 +213,34 @@ def _range(df: pd.DataFrame, since, until) -> tuple | None:
     return start, end
 
 
-def _label_counts(g: pd.DataFrame) -> dict:
-    pos = int((g["label"] == "positive").sum())
-    neu = int((g["label"] == "neutral").sum())
-    neg = int((g["label"] == "negative").sum())
-    n = pos + neu + neg
-    low, high = wilson(neg, n)
-    return dict(
-        positive=pos, neutral=neu, negative=neg,
-        negative_share=neg / n if n else math.nan,
-        negative_share_low=low, negative_share_high=high,
-        net_sentiment=(pos - neg) / n if n else math.nan,
+def _flags(df: pd.DataFrame) -> pd.DataFrame:
+    return df.assign(
+        _pos=(df["label"] == "positive").astype(int),
+        _neu=(df["label"] == "neutral").astype(int),
+        _neg=(df["label"] == "negative").astype(int),
     )
+
+
+def _grid(agg: pd.DataFrame, calendar: list[pd.Period], keys: list[tuple], names: list[str],
+          counts: list[str], period: str) -> pd.DataFrame:
+    """Every period x key, with zero counts where ``agg`` (indexed by ``_p`` + names) has no row."""
+    idx = pd.MultiIndex.from_tuples([(p, *k) for p in calendar for k in keys], names=["_p", *names])
+    full = agg.reindex(idx)
+    full[counts] = full[counts].fillna(0).astype(int)
+    full = full.reset_index()
+    labels = {p: period_label(p, period) for p in calendar}
+    full.insert(0, "period", full.pop("_p").map(labels))
+    return full
+
+
+def _shares(df: pd.DataFrame, k: str, n: pd.Series) -> None:
+    n = n.astype(float)
+    df["negative_share"] = (df[k] / n).where(n > 0)
+    df["negative_share_low"], df["negative_share_high"] = wilson_arrays(df[k], n)
+
+
+def _source_apps(allm: pd.DataFrame) -> list[tuple]:
+    return list(allm[["source", "app"]].drop_duplicates().sort_values(["source", "app"]).itertuples(index=False, name=None))
 
 
 # ---- tables -----------------------------------------------------------------------------------
@@ -231,26 +256,26 @@ def sentiment_by_period(store: Store, period: str = "month", since=None, until=N
     """
     check_period(period)
     model = choose_model(store, model)
-    allm = _load(store, model)
+    return _sentiment(_load(store, model), period, since, until, model)
+
+
+def _sentiment(allm: pd.DataFrame, period: str, since, until, model: str | None) -> pd.DataFrame:
     df = _window(allm, since, until)
     rng = _range(df, since, until)
     if rng is None or allm.empty:
         return pd.DataFrame(columns=SENTIMENT_COLUMNS)
-    df = df.assign(_p=_periods(df["time"], period))
-    groups = allm[["source", "app"]].drop_duplicates().sort_values(["source", "app"])
-    rows = []
-    for p in _calendar(period, *rng):
-        in_p = df[df["_p"] == p]
-        for source, app_ in groups.itertuples(index=False):
-            g = in_p[(in_p["source"] == source) & (in_p["app"] == app_)]
-            ratings = g["rating"].dropna()
-            rows.append(dict(
-                period=period_label(p, period), source=source, app=app_, mentions=len(g),
-                **_label_counts(g),
-                mean_rating=float(ratings.mean()) if len(ratings) else math.nan,
-                model=model or "",
-            ))
-    return pd.DataFrame(rows, columns=SENTIMENT_COLUMNS)
+    df = _flags(df).assign(_p=_periods(df["time"], period))
+    agg = df.groupby(["_p", "source", "app"]).agg(
+        mentions=("id", "size"), positive=("_pos", "sum"), neutral=("_neu", "sum"), negative=("_neg", "sum"),
+        mean_rating=("rating", "mean"),
+    )
+    counts = ["mentions", "positive", "neutral", "negative"]
+    out = _grid(agg, _calendar(period, *rng), _source_apps(allm), ["source", "app"], counts, period)
+    n = out["positive"] + out["neutral"] + out["negative"]
+    _shares(out, "negative", n)
+    out["net_sentiment"] = ((out["positive"] - out["negative"]) / n.astype(float)).where(n > 0)
+    out["model"] = model or ""
+    return out[SENTIMENT_COLUMNS]
 
 
 def _tags(store: Store) -> pd.DataFrame:
@@ -277,26 +302,25 @@ def indicators_by_period(store: Store, period: str = "month", since=None, until=
     """
     check_period(period)
     model = choose_model(store, model)
-    allm = _load(store, model)
+    return _indicators(_load(store, model), _tags(store), period, since, until, model)
+
+
+def _indicators(allm: pd.DataFrame, tags: pd.DataFrame, period: str, since, until, model: str | None) -> pd.DataFrame:
     df = _window(allm, since, until)
     rng = _range(df, since, until)
-    tags = _tags(store)
     if rng is None or tags.empty:
         return pd.DataFrame(columns=INDICATOR_COLUMNS)
-    df = df.assign(_p=_periods(df["time"], period))
-    tagged = tags.merge(df[["id", "_p", "label"]], left_on="mention_id", right_on="id")
-    rows = []
-    for p in _calendar(period, *rng):
-        in_p = tagged[tagged["_p"] == p]
-        for ind in indicator_order(tags["indicator"]):
-            g = in_p[in_p["indicator"] == ind]
-            c = _label_counts(g)
-            rows.append(dict(
-                period=period_label(p, period), indicator=ind, mentions=len(g), complaints=c["negative"],
-                negative_share=c["negative_share"], negative_share_low=c["negative_share_low"],
-                negative_share_high=c["negative_share_high"], model=model or "",
-            ))
-    return pd.DataFrame(rows, columns=INDICATOR_COLUMNS)
+    df = _flags(df).assign(_p=_periods(df["time"], period))
+    df["_lab"] = df["_pos"] + df["_neu"] + df["_neg"]
+    tagged = tags.merge(df[["id", "_p", "_neg", "_lab"]], left_on="mention_id", right_on="id")
+    agg = tagged.groupby(["_p", "indicator"]).agg(
+        mentions=("id", "size"), complaints=("_neg", "sum"), _labelled=("_lab", "sum"),
+    )
+    keys = [(i,) for i in indicator_order(tags["indicator"])]
+    out = _grid(agg, _calendar(period, *rng), keys, ["indicator"], ["mentions", "complaints", "_labelled"], period)
+    _shares(out, "complaints", out["_labelled"])
+    out["model"] = model or ""
+    return out[INDICATOR_COLUMNS]
 
 
 def responsiveness_by_period(store: Store, period: str = "month", since=None, until=None,
@@ -311,32 +335,27 @@ def responsiveness_by_period(store: Store, period: str = "month", since=None, un
     """
     check_period(period)
     model = choose_model(store, model)
-    allm = _load(store, model)
+    return _responsiveness(_load(store, model), period, since, until, model)
+
+
+def _responsiveness(allm: pd.DataFrame, period: str, since, until, model: str | None) -> pd.DataFrame:
     allm = allm[allm["kind"] == "review"]
     df = _window(allm, since, until)
     rng = _range(df, since, until)
     if rng is None or allm.empty:
         return pd.DataFrame(columns=RESPONSIVENESS_COLUMNS)
-    df = df.assign(_p=_periods(df["time"], period))
     has_text = df["reply_text"].fillna("").astype(str).str.strip() != ""
-    df = df.assign(_replied=has_text | df["reply_at"].notna(),
-                   _lat=(df["reply_at"] - df["time"]).dt.total_seconds() / 86400.0)
-    groups = allm[["source", "app"]].drop_duplicates().sort_values(["source", "app"])
-    rows = []
-    for p in _calendar(period, *rng):
-        in_p = df[df["_p"] == p]
-        for source, app_ in groups.itertuples(index=False):
-            g = in_p[(in_p["source"] == source) & (in_p["app"] == app_)]
-            replied = int(g["_replied"].sum())
-            lat = g.loc[g["_replied"], "_lat"].dropna()
-            lat = lat[lat >= 0]
-            rows.append(dict(
-                period=period_label(p, period), source=source, app=app_, reviews=len(g), replied=replied,
-                reply_rate=replied / len(g) if len(g) else math.nan,
-                median_reply_latency_days=float(lat.median()) if len(lat) else math.nan,
-                model=model or "",
-            ))
-    return pd.DataFrame(rows, columns=RESPONSIVENESS_COLUMNS)
+    replied = has_text | df["reply_at"].notna()
+    lat = (df["reply_at"] - df["time"]).dt.total_seconds() / 86400.0
+    df = df.assign(_p=_periods(df["time"], period), _replied=replied.astype(int),
+                   _lat=lat.where(replied & (lat >= 0)))
+    agg = df.groupby(["_p", "source", "app"]).agg(
+        reviews=("id", "size"), replied=("_replied", "sum"), median_reply_latency_days=("_lat", "median"),
+    )
+    out = _grid(agg, _calendar(period, *rng), _source_apps(allm), ["source", "app"], ["reviews", "replied"], period)
+    out["reply_rate"] = (out["replied"] / out["reviews"].astype(float)).where(out["reviews"] > 0)
+    out["model"] = model or ""
+    return out[RESPONSIVENESS_COLUMNS]
 
 
 # ---- writing ----------------------------------------------------------------------------------
@@ -378,10 +397,11 @@ def write_trends(store: Store, out_dir, period: str = "month", since=None, until
     if store.count_mentions() == 0:
         raise SuaraError(f"the store {store.safe_url} has no mentions yet: crawl or import some first")
     model = choose_model(store, model)
+    allm = _load(store, model)  # once for all three tables
     tables = {
-        "sentiment_by_period": sentiment_by_period(store, period, since, until, model),
-        "indicators_by_period": indicators_by_period(store, period, since, until, model),
-        "responsiveness_by_period": responsiveness_by_period(store, period, since, until, model),
+        "sentiment_by_period": _sentiment(allm, period, since, until, model),
+        "indicators_by_period": _indicators(allm, _tags(store), period, since, until, model),
+        "responsiveness_by_period": _responsiveness(allm, period, since, until, model),
     }
     out_dir = Path(out_dir)
     paths: dict[str, Path] = {}

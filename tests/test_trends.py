@@ -207,6 +207,10 @@ def test_since_until_give_the_full_calendar_and_until_is_inclusive(known):
     df = sentiment_by_period(known, "month", since="2023-12-01", until="2024-04-30")
     assert list(df["period"].unique()) == ["2023-12", "2024-01", "2024-02", "2024-03", "2024-04"]
     assert df.loc[df["period"].isin(["2023-12", "2024-04"]), "mentions"].sum() == 0
+    # A range with no data at all still lists every known source/app with zeros.
+    empty = sentiment_by_period(known, "month", since="2025-01-01", until="2025-02-28")
+    assert list(empty["period"]) == ["2025-01", "2025-01", "2025-02", "2025-02"]
+    assert (empty["mentions"] == 0).all() and empty["negative_share"].isna().all()
     # r4 at 23:30 on 31 January is inside --until 2024-01-31.
     jan = sentiment_by_period(known, "month", since="2024-01-31", until="2024-01-31")
     assert row(jan, source="playstore").mentions == 1
