@@ -362,15 +362,18 @@ def trends_cmd(
     """Sentiment, complaints by indicator and developer replies per period: CSVs, charts, report.html."""
     from .paths import output_dir
     from .store import Store
-    from .trends import write_trends
+    from .trends import model_counts, write_trends
 
     store = Store(db)
     try:
         paths = write_trends(store, out_dir or output_dir() / "reports", period, since, until, model)
+        unlabelled = model_counts(store).empty
     finally:
         store.close()
     for path in paths.values():
         out.print(str(path), highlight=False, soft_wrap=True)
+    if unlabelled:
+        console.print("note: no mention has a sentiment label yet, so shares are empty", highlight=False)
 
 
 @app.command("triangulate")

@@ -268,6 +268,7 @@ def _finish(df: pd.DataFrame, cutoffs) -> pd.DataFrame:
             r.update(survey_verdict=verdict(r["value"], cutoffs), verdict_from=r["measure"])
         out.append(r)
     res = pd.DataFrame(out, columns=SURVEY_COLUMNS)
+    res["respondents"] = res["respondents"].astype("Float64").astype("Int64")  # "40", not "40.0"
     order = {k: i for i, k in enumerate(INDICATORS)}
     return res.sort_values("indicator", key=lambda s: s.map(order)).reset_index(drop=True)
 
@@ -520,6 +521,8 @@ def triangulate(store: Store, survey, window=None, model: str | None = None,
         row["agreement"], row["note"] = _agree(row, min_mentions, cutoffs)
         rows.append(row)
     tri = pd.DataFrame(rows)
+    tri["survey_respondents"] = pd.array(tri["survey_respondents"].astype(object).where(
+        tri["survey_respondents"].notna(), None), dtype="Int64")
     rc = rank_correlation(tri, min_mentions)
     tri["spearman_rho"], tri["spearman_p"], tri["spearman_n"] = rc["rho"], rc["p"], rc["n"]
     tri.attrs["spearman"] = rc
