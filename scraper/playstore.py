@@ -215,23 +215,36 @@ def parse_review(item) -> dict:
     }
 
 
+def _in_band_error(text: str) -> str | None:
+    return next((name for name in _IN_BAND_ERRORS if name in text), None)
+
+
 def parse_reviews_body(text: str) -> ReviewPage:
     """Parse a batchexecute answer to the reviews RPC. Raises ``_Transient`` when it is not one."""
-    for name in _IN_BAND_ERRORS:
-        if name in text:
-            raise _Transient(f"in-band {name} inside HTTP 200")
     found = Regex.REVIEWS.findall(text)
-    if not found:
-        raise _Transient(f"malformed body: no )]}}' prefix, starts {_short(text, 60)!r}")
-    try:
-        envelope = json.loads(found[0])
-    except ValueError as exc:
-        raise _Transient(f"malformed body: envelope is not JSON ({exc.msg} at char {exc.pos})") from None
-    entry = next((e for e in envelope if isinstance(e, list) and e[:1] == ["wrb.fr"]), None) if isinstance(
-        envelope, list
-    ) else None
+    envelope = None
+    bad = "envelope is not an array"
+    if found:
+        try:
+            envelope = json.loads(found[0])
+        except ValueError as exc:
+            bad = f"envelope is not JSON ({exc.msg} at char {exc.pos})"
+    else:
+        bad = f"no )]}}' prefix, starts {_short(text, 60)!r}"
+    entry = None
+    if isinstance(envelope, list):
+        entry = next((e for e in envelope if isinstance(e, list) and e[:1] == ["wrb.fr"]), None)
+        bad = "no wrb.fr entry in the envelope"
+        # Look for error names everywhere except inside the payload, where a review may quote them.
+        outside = json.dumps([e for e in envelope if e is not entry] + ([entry[:2] + entry[3:]] if entry else []))
+        name = _in_band_error(outside)
+        if name:
+            raise _Transient(f"in-band {name} inside HTTP 200")
     if entry is None:
-        raise _Transient("malformed body: no wrb.fr entry in the envelope")
+        name = _in_band_error(text)
+        if name:
+            raise _Transient(f"in-band {name} inside HTTP 200")
+        raise _Transient(f"malformed body: {bad}")
     raw = _at(entry, [2])
     if raw is None:
         # A null payload carries the error in entry[5]: [code, null, [[type_url, ...]]].

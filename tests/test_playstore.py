@@ -326,6 +326,13 @@ def test_edited_review_keeps_its_old_version(fake, store):
     assert versions["text"].tolist() == ["ulasan nomor 3"] and versions["rating"].tolist() == [4.0]
 
 
+def test_review_quoting_an_error_name_is_just_text(fake, store):
+    rid = fake.add_review(APP, content="Muncul tulisan PlayDataError dan PlayGatewayError terus", at=T0 + 90 * 3600)
+    res = crawl_playstore(store, APP, page_size=10)
+    assert res.complete and res.requests == 3
+    assert "PlayDataError" in store.mentions_df(SOURCE).set_index("source_id").loc[rid, "text"]
+
+
 def test_developer_replies_are_stored_in_utc(fake, store):
     fake.reply(APP, "gp:r0024", "Terima kasih, sedang kami perbaiki.", at=T0 + 30 * 3600)
     crawl_playstore(store, APP, page_size=10)
