@@ -112,7 +112,8 @@ class _QuietHandler(WSGIRequestHandler):
 def serve(app, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve ``app`` on a free local port; yields its base URL (``http://127.0.0.1:PORT``)."""
     server = make_server(host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll keeps shutdown (once per test server) fast.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://{host}:{server.server_port}"
