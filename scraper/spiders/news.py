@@ -403,6 +403,9 @@ class NewsSpider(SuaraSpider):
             yield self.gdelt_request(mid, end)
             yield self.gdelt_request(start, mid)
             return
+        if len(arts) >= self.maxrecords:
+            self.logger.warning("news: GDELT window %s..%s still holds %d+ articles; older ones in it are not listed",
+                                start, end, len(arts))
         for a in arts:
             yield scrapy.Request(
                 a["url"], callback=self.parse_article, errback=self.failed,
@@ -456,6 +459,7 @@ class NewsSpider(SuaraSpider):
             self.logger.debug("news: %s does not mention %r; skipped", response.url, self.target)
             return
         created = art["created_at"] or hint.get("seen")
+        lang = art["lang"] or hint.get("lang")
         updated = art["updated_at"] if art["updated_at"] and art["updated_at"] != created else None
         yield self.mention(
             source_id=article_id(response.url),
@@ -467,8 +471,10 @@ class NewsSpider(SuaraSpider):
             created_at=created,
             updated_at=updated,
             url=canonical_url(response.url),
-            lang=art["lang"] or hint.get("lang"),
-            country=hint.get("country"),
+            lang=lang,
+            # GDELT names the outlet's country; an article met first in a feed has none, and an
+            # Indonesian-language outlet is taken to be Indonesian (the same for both, whichever came first).
+            country=hint.get("country") or ("id" if (lang or "").lower().startswith(("id", "in")) else None),
         )
 
     def failed(self, failure):

@@ -231,7 +231,12 @@ class YouTubeSpider(SuaraSpider):
             self.logger.warning("youtube: %s (%s): %s", reason, _redact(response.url), message)
             return
         url = _redact(response.url)
-        self.page_error(url, f"HTTP {response.status} {reason}: {message}")
+        hint = ""
+        if reason in ("keyInvalid", "forbidden", "keyExpired", "accessNotConfigured"):
+            hint = f" ({KEY_ENV} rejected: check the key and that the YouTube Data API v3 is enabled for it)"
+        elif reason in ("quotaExceeded", "dailyLimitExceeded"):
+            hint = " (the key's daily quota is spent; it resets at midnight Pacific time)"
+        self.page_error(url, f"HTTP {response.status} {reason}: {message}{hint}")
         if reason in FATAL:
             raise CloseSpider(f"youtube_{reason}")
 
