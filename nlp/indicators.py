@@ -400,10 +400,10 @@ def _word_forms(raw: str) -> tuple[frozenset[str], ...]:
         if stem(tok) == tok and tok.isascii():
             light = _light_stem(tok)
             if light != tok:
-                # the bare word may itself be slang ("diinstal" -> "instal" -> "install")
+                # The bare word may itself be slang ("diinstal" -> "instal" -> "install"). No
+                # second Sastrawi pass: on unknown words it is the slowest step of all.
                 std = tokenize(normalize(light))
-                light = std[0] if len(std) == 1 else light
-                forms.update((light, stem(light)))
+                forms.add(std[0] if len(std) == 1 else light)
         out.append(frozenset(forms))
     return tuple(out)
 
@@ -430,6 +430,7 @@ class _Doc:
     starts: list[int]
     ends: list[int]
     clause: list[int]
+    vocab: frozenset[str] = frozenset()
 
 
 def _scan(text: str, clause_words: frozenset[str]) -> _Doc:
@@ -451,7 +452,7 @@ def _scan(text: str, clause_words: frozenset[str]) -> _Doc:
             starts.append(m.start())
             ends.append(m.end())
             clause.append(cid)
-    return _Doc(text, forms, starts, ends, clause)
+    return _Doc(text, forms, starts, ends, clause, frozenset().union(*forms))
 
 
 def _walk(trie: dict, doc: _Doc, pos: int, cid: int) -> int:
@@ -502,6 +503,10 @@ class IndicatorTagger:
         self._excludes = t.excludes
         self._first = _first_index(self._rules)
         self._first_ex = _first_index(self._excludes)
+        # Per rule, the tokens each element can start with: a rule whose later element cannot
+        # start anywhere in the text is skipped without walking it.
+        self._needs = {id(r): [frozenset(k for k in e if k != _END) for e in r.elements[1:]]
+                       for r in (*self._rules, *self._excludes)}
 
     @property
     def version(self) -> str:
@@ -528,12 +533,19 @@ class IndicatorTagger:
     def _find(self, doc: _Doc, rules: list[Rule], first: dict[str, list[int]]) -> list[_Hit]:
         hits: list[_Hit] = []
         seen: set[tuple[int, int]] = set()
+        possible: dict[int, bool] = {}
+        vocab = doc.vocab
         for pos, forms in enumerate(doc.forms):
             for f in forms:
                 for ri in first.get(f, ()):
                     if (ri, pos) in seen:
                         continue
                     seen.add((ri, pos))
+                    ok = possible.get(ri)
+                    if ok is None:
+                        ok = possible[ri] = all(not need.isdisjoint(vocab) for need in self._needs[id(rules[ri])])
+                    if not ok:
+                        continue
                     hit = self._try(doc, rules[ri], pos)
                     if hit is not None:
                         hits.append(hit)

@@ -154,23 +154,32 @@ def analyse(text: str | None, lexicon: Lexicon | None = None) -> list[Hit]:
     contrast_from = 0  # hits before this index were said before the last contrast word
     clause_weight = 1.0
     neg = {"strength": 0.0, "left": 0, "token": ""}
-    boost = {"factor": 1.0, "left": 0}
+    boost = {"factor": 1.0, "left": 0, "token": ""}
+
+    def unattached(token: str) -> None:
+        # A modifier that modified nothing still says something ("tidak" alone leans negative,
+        # "terlalu" alone too): its own lexicon weight counts.
+        w = lex.surface.get((token,))
+        if w:
+            hits.append(Hit(token, w, clause_weight))
+            ends.append(-1)
 
     def end_negation() -> None:
-        # A negator that negated nothing still says something ("tidak" alone leans negative).
         if neg["strength"]:
-            w = lex.surface.get((neg["token"],))
-            if w:
-                hits.append(Hit(neg["token"], w, clause_weight))
-                ends.append(-1)
+            unattached(neg["token"])
         neg.update(strength=0.0, left=0, token="")
+
+    def end_boost() -> None:
+        if boost["token"]:
+            unattached(boost["token"])
+        boost.update(factor=1.0, left=0, token="")
 
     i = 0
     while i < n:
         tok = tokens[i]
         if not tok[0].isalnum() and tok[0] in ".,!?;:":
             end_negation()
-            boost.update(factor=1.0, left=0)
+            end_boost()
             if clause_weight == CONCEDED:  # "meskipun X, Y": the concession ends at the comma
                 clause_weight = 1.0
             i += 1
@@ -190,16 +199,19 @@ def analyse(text: str | None, lexicon: Lexicon | None = None) -> list[Hit]:
             clause_weight = CONCEDED
             i += 1
             continue
-        if match is None or (match[0] == 1 and tok in NEGATORS):
+        modifier = tok in NEGATORS or tok in PRE_INTENSIFIERS
+        post = tok in POST_INTENSIFIERS and ends and ends[-1] == i
+        if match is None or (match[0] == 1 and (modifier or post)):
             if tok in NEGATORS:
                 end_negation()
                 neg.update(strength=NEGATORS[tok], left=NEG_SCOPE + 1, token=tok)
             elif tok in PRE_INTENSIFIERS:
-                boost.update(factor=PRE_INTENSIFIERS[tok], left=3)
-            elif tok in POST_INTENSIFIERS and ends and ends[-1] == i:
+                end_boost()
+                boost.update(factor=PRE_INTENSIFIERS[tok], left=3, token=tok)
+            elif post:
                 hits[-1].multiplier *= POST_INTENSIFIERS[tok]
                 ends[-1] = i + 1
-            for state, reset in ((neg, end_negation), (boost, lambda: boost.update(factor=1.0, left=0))):
+            for state, reset in ((neg, end_negation), (boost, end_boost)):
                 if state["left"]:
                     state["left"] -= 1
                     if state["left"] == 0:
@@ -213,9 +225,10 @@ def analyse(text: str | None, lexicon: Lexicon | None = None) -> list[Hit]:
             neg.update(strength=0.0, left=0, token="")
         hits.append(Hit(term, w, mult))
         ends.append(i + size)
-        boost.update(factor=1.0, left=0)
+        boost.update(factor=1.0, left=0, token="")
         i += size
     end_negation()
+    end_boost()
     return [h for h in hits if h.weight]
 
 
@@ -347,7 +360,7 @@ def fit_thresholds(scores, labels, step: float = 0.05) -> dict:
 
 
 def tune(
-    texts, labels, path: str | Path = LEXICON_FILE, l2: float = 0.1, max_ratio: float = 3.0, steps: int = 300
+    texts, labels, path: str | Path = LEXICON_FILE, l2: float = 0.02, max_ratio: float = 5.0, steps: int = 300
 ) -> tuple[dict, dict]:
     """Tune the weights of the listed terms on training texts; returns ``(weights, thresholds)``.
 
