@@ -154,15 +154,15 @@ class RedditSpider(SuaraSpider):
             raise InputError(f"limit must be from 1 to 100 (Reddit's page size), got {n}")
         if subreddit and not str(subreddit).removeprefix("r/").replace("_", "").isalnum():
             raise InputError(f"subreddit must be a name like indonesia, got {subreddit!r}")
+        cid, secret = os.environ.get("REDDIT_CLIENT_ID", "").strip(), os.environ.get("REDDIT_CLIENT_SECRET", "").strip()
+        if bool(cid) != bool(secret):
+            missing = "REDDIT_CLIENT_SECRET" if cid else "REDDIT_CLIENT_ID"
+            raise InputError(f"{missing} is not set: set both REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET, or neither")
 
     @classmethod
     def check_args(cls, **kwargs) -> None:
         cls._check_own(**kwargs)
         super().check_args(**{k: v for k, v in kwargs.items() if k not in ("subreddit", "limit")})
-        cid, secret = os.environ.get("REDDIT_CLIENT_ID", "").strip(), os.environ.get("REDDIT_CLIENT_SECRET", "").strip()
-        if bool(cid) != bool(secret):
-            missing = "REDDIT_CLIENT_SECRET" if cid else "REDDIT_CLIENT_ID"
-            raise InputError(f"{missing} is not set: set both REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET, or neither")
 
     # ---- URLs ----------------------------------------------------------------------------------
 
