@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -123,6 +124,20 @@ def spider_class(name_or_class, settings=None):
         for part in qual.split("."):
             obj = getattr(obj, part)
         return obj
+    # Fast path: spider "x" lives in scraper/spiders/x.py; importing only that module keeps a
+    # crawl's start-up from importing every spider's dependencies (trafilatura, feedparser...).
+    import importlib
+
+    import scrapy
+
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", str(name_or_class)):
+        try:
+            mod = importlib.import_module(f"scraper.spiders.{name_or_class}")
+        except ImportError:
+            mod = None
+        for obj in vars(mod).values() if mod else ():
+            if isinstance(obj, type) and issubclass(obj, scrapy.Spider) and getattr(obj, "name", None) == name_or_class:
+                return obj
     from scrapy.spiderloader import get_spider_loader
 
     loader = get_spider_loader(settings or project_settings())
@@ -208,6 +223,8 @@ def _run_in_process(cls, settings, args: dict, on_item=None) -> CrawlSummary:
     from scrapy.crawler import CrawlerProcess
 
     started = time.monotonic()
+    if cls.__module__.startswith("scraper.spiders."):
+        settings.set("SPIDER_MODULES", [cls.__module__], priority="cmdline")  # see spider_class()
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(cls)
     if on_item is not None:

@@ -200,6 +200,10 @@ def test_scrapy_crawl_and_suara_crawl_store_the_same(tmp_path):
                              "-s", f"SUARA_DB={db1}", "-s", "SUARA_RETRY_BACKOFF=0.01", *fast],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
         assert r3.returncode == 3, r3.stderr[-2000:]
+        r4 = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "appstore", "-a", "app=abc", *fast],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        assert r4.returncode == 2 and r4.stderr.strip().splitlines()[-1] == (
+            "error: App Store app id must be digits (as in apps.apple.com/.../id123456789), got 'abc'")
     df1, st1 = _table(db1)
     df2, st2 = _table(db2)
     assert len(df1) == 14

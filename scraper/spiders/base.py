@@ -82,6 +82,10 @@ class SuaraSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         # Settings are still open here (Scrapy >= 2.11); "spider" priority keeps -s USER_AGENT=... on top.
+        # Open the store once up front: a bad --db URL is one clear error before any request.
+        from pipelines.store import Store
+
+        Store(spider.db_url).close()
         ua = None if crawler.settings.frozen else spider._user_agent()
         if ua:
             crawler.settings.set("USER_AGENT", ua, priority="spider")
