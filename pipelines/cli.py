@@ -268,6 +268,133 @@ def sources_cmd(config: ConfigOpt = None) -> None:
     out.print(sources_table(cfg))
     out.print(f"[green]ok[/]: {cfg.path}")
 # ---- understand: sentiment -----------------------------------------------------------------------
+ModelOpt = Annotated[
+    str,
+    typer.Option("--model", help="auto (IndoBERT, else lexicon), lexicon, indobert, a model folder PATH, or a hub id."),
+]
+LabelsOpt = Annotated[
+    Optional[str],
+    typer.Option("--labels", help="Model output order for checkpoints labelled LABEL_0.., e.g. positive,neutral,negative."),
+]
+
+
+def _load_model(model: str, labels: Optional[str], batch_size: int):
+    """load_classifier, with auto's fallback warning printed as one line."""
+    import warnings
+
+    from nlp.sentiment import FallbackWarning, load_classifier
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FallbackWarning)
+        clf = load_classifier(model, labels=labels, batch_size=batch_size)
+    for w in caught:
+        console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
+    return clf
+
+
+@app.command("analyze")
+def analyze_cmd(
+    model: ModelOpt = "auto",
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Texts per model batch.")] = 32,
+    reanalyze: Annotated[bool, typer.Option("--reanalyze", help="Relabel every mention, not only new or edited ones.")] = False,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Mentions committed per transaction.")] = 256,
+    labels: LabelsOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Label every mention not yet labelled by the model (resumable: commits chunk by chunk)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .analysis import analyze_sentiment
+    from .store import Store
+
+    clf = _load_model(model, labels, batch_size)
+    store = Store(db)
+    with Progress(
+        TextColumn("[bold]analyze[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=console, transient=False,
+    ) as bar:
+        task = bar.add_task(clf.model_id, total=None, rate="")
+
+        def progress(done: int, total: int) -> None:
+            elapsed = bar.tasks[task].elapsed or 0
+            bar.update(task, completed=done, total=total, rate=f"{done / elapsed:,.0f} texts/s" if elapsed else "")
+
+        res = analyze_sentiment(store, model=clf, batch_size=batch_size, reanalyze=reanalyze,
+                                chunk_size=chunk_size, progress=progress)
+    lab = res.labels
+    out.print(
+        f"{res.model}: labelled {res.labelled} of {res.pending} pending mentions "
+        f"({lab.get('positive', 0)} positive, {lab.get('neutral', 0)} neutral, {lab.get('negative', 0)} negative) "
+        f"in {res.seconds:.1f} s, {res.texts_per_s:,.1f} texts/s",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    file: Annotated[Path, typer.Argument(help="Labelled CSV or TSV (with or without header).")],
+    model: ModelOpt = "auto",
+    text_col: Annotated[Optional[str], typer.Option("--text-col", help="Text column: name, or number if no header.")] = None,
+    label_col: Annotated[Optional[str], typer.Option("--label-col", help="Label column: name, or number if no header.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 32,
+    labels: LabelsOpt = None,
+) -> None:
+    """Accuracy, macro-F1, per-class precision/recall/F1 and confusion matrix on a labelled file."""
+    import json
+
+    from rich.table import Table
+
+    from nlp.evaluate import evaluate
+
+    clf = _load_model(model, labels, batch_size)
+    res = evaluate(file, clf, text_col=text_col, label_col=label_col, batch_size=batch_size)
+    if as_json:
+        typer.echo(json.dumps(res, ensure_ascii=False, indent=2))
+        return
+    out.print(f"{res['file']}: {res['n']} texts, model {res['model']} ({res['texts_per_s']:,.0f} texts/s)",
+              highlight=False, soft_wrap=True)
+    out.print(f"accuracy {res['accuracy']:.4f}   macro-F1 {res['macro_f1']:.4f}", highlight=False)
+    t = Table("class", "precision", "recall", "F1", "support")
+    for c, m in res["per_class"].items():
+        t.add_row(c, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"]))
+    out.print(t)
+    cm = Table("true \\ predicted", *res["confusion"].keys(), title="confusion matrix")
+    for true, row in res["confusion"].items():
+        cm.add_row(true, *(str(v) for v in row.values()))
+    out.print(cm)
+
+
+@app.command("train")
+def train_cmd(
+    train_file: Annotated[Path, typer.Option("--train", help="Labelled training CSV/TSV.")],
+    valid_file: Annotated[Path, typer.Option("--valid", help="Labelled validation CSV/TSV (early stopping).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to save the best model in (loads with --model DIR).")],
+    base: Annotated[str, typer.Option("--base", help="Encoder to fine-tune: hub id or local folder.")] = "indobenchmark/indobert-base-p1",
+    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 3,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 16,
+    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 2e-5,
+    max_length: Annotated[int, typer.Option("--max-length", min=8, help="Tokens per training text.")] = 128,
+    patience: Annotated[int, typer.Option("--patience", min=1, help="Epochs without macro-F1 gain before stopping.")] = 2,
+    seed: Annotated[int, typer.Option("--seed")] = 42,
+    text_col: Annotated[Optional[str], typer.Option("--text-col")] = None,
+    label_col: Annotated[Optional[str], typer.Option("--label-col")] = None,
+) -> None:
+    """Fine-tune an encoder for positive/neutral/negative with early stopping on validation macro-F1."""
+    from nlp.train import train
+
+    res = train(train_file, valid_file, out_dir, base, epochs=epochs, batch_size=batch_size, lr=lr,
+                max_length=max_length, patience=patience, seed=seed, text_col=text_col, label_col=label_col,
+                progress=lambda msg: console.print(msg, highlight=False))
+    out.print(
+        f"best epoch {res['best_epoch']}: valid accuracy {res['valid_accuracy']:.4f}, macro-F1 "
+        f"{res['valid_macro_f1']:.4f}; saved to {res['out']} (use --model {res['out']})",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 # ---- understand: indicators ----------------------------------------------------------------------
 TaxonomyOpt = Annotated[
     Optional[Path], typer.Option("--taxonomy", help="Indicator taxonomy TOML (default: data/indicators.toml).")

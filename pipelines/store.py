@@ -476,6 +476,84 @@ class Store:
     def runs_df(self) -> pd.DataFrame:
         return self.table("runs")
 
+    # ---- sentiment labels (nlp / pipelines.analysis) ---------------------------------------------
+
+    def _pending_sentiment_query(self, model: str, before: datetime | None):
+        s = sentiments
+        join = mentions.outerjoin(s, (s.c.mention_id == mentions.c.id) & (s.c.model == model))
+        cond = (s.c.mention_id.is_(None)) | (s.c.content_hash != mentions.c.content_hash)
+        if before is not None:  # --reanalyze: also everything labelled before this run started
+            cond = cond | (s.c.analyzed_at < before)
+        return join, cond
+
+    def count_pending_sentiments(self, model: str, before: datetime | None = None) -> int:
+        """Mentions without a current label from ``model`` (new, edited, or older than ``before``)."""
+        join, cond = self._pending_sentiment_query(model, before)
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(join).where(cond)).scalar_one())
+
+    def pending_sentiments(
+        self, model: str, limit: int, after_id: int = 0, before: datetime | None = None
+    ) -> list[dict]:
+        """Up to ``limit`` mentions (id > ``after_id``, by id) that ``model`` has not labelled as they are now."""
+        join, cond = self._pending_sentiment_query(model, before)
+        q = (
+            select(mentions.c.id, mentions.c.title, mentions.c.text, mentions.c.content_hash)
+            .select_from(join)
+            .where(cond, mentions.c.id > after_id)
+            .order_by(mentions.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    def save_sentiments(self, rows: Sequence[dict]) -> int:
+        """Insert or replace labels (one per mention and model) in ONE transaction."""
+        if not rows:
+            return 0
+        with self.engine.begin() as conn:
+            if self.dialect in ("sqlite", "postgresql"):
+                if self.dialect == "sqlite":
+                    from sqlalchemy.dialects.sqlite import insert as dialect_insert
+                else:
+                    from sqlalchemy.dialects.postgresql import insert as dialect_insert
+                stmt = dialect_insert(sentiments)
+                cols = ("label", "p_positive", "p_neutral", "p_negative", "content_hash", "analyzed_at")
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["mention_id", "model"], set_={c: stmt.excluded[c] for c in cols}
+                )
+                conn.execute(stmt, list(rows))
+            else:
+                for r in rows:
+                    conn.execute(
+                        sentiments.delete().where(
+                            sentiments.c.mention_id == r["mention_id"], sentiments.c.model == r["model"]
+                        )
+                    )
+                conn.execute(sentiments.insert(), list(rows))
+        return len(rows)
+
+    def sentiments_df(self, model: str | None = None) -> pd.DataFrame:
+        """Labels joined to their mentions (id, source, app, created_at, text); one model or all."""
+        q = (
+            select(
+                sentiments,
+                mentions.c.source,
+                mentions.c.app,
+                mentions.c.kind,
+                mentions.c.created_at,
+                mentions.c.rating,
+                mentions.c.text,
+                (mentions.c.content_hash == sentiments.c.content_hash).label("current"),
+            )
+            .join(mentions, mentions.c.id == sentiments.c.mention_id)
+            .order_by(sentiments.c.mention_id, sentiments.c.model)
+        )
+        if model:
+            q = q.where(sentiments.c.model == model)
+        with self.engine.connect() as conn:
+            return pd.read_sql(q, conn)
+
 
 def _state_key(source: str, target: str, lang: str = "", country: str = ""):
     return (

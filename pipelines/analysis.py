@@ -1,0 +1,123 @@
+"""Label stored mentions with a sentiment model, resumably.
+
+``analyze_sentiment`` labels every mention that the chosen model has not labelled yet, or whose
+text changed since (its ``content_hash`` differs), and commits one chunk at a time: a crash loses
+at most the chunk in flight, and the next run continues with what is still unlabelled.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import pandas as pd
+
+from .errors import InputError
+from .store import Store, utcnow
+
+
+@dataclass
+class AnalysisSummary:
+    model: str  # name@version stored in sentiments.model
+    labelled: int = 0  # labels written by this run
+    pending: int = 0  # mentions that needed a label when the run started
+    chunks: int = 0
+    seconds: float = 0.0
+    labels: dict = field(default_factory=dict)  # label -> count written
+    fallback: str | None = None  # why ``auto`` ran the lexicon, if it did
+
+    @property
+    def texts_per_s(self) -> float:
+        return self.labelled / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["texts_per_s"] = round(self.texts_per_s, 1)
+        return d
+
+
+def mention_text(title: str | None, text: str | None) -> str:
+    """What the classifier reads: the text, led by the title when the title adds something."""
+    text = text or ""
+    title = (title or "").strip()
+    if title and title.lower() not in text.lower():
+        return f"{title}. {text}" if text else title
+    return text
+
+
+def analyze_sentiment(
+    store: Store,
+    model="auto",
+    batch_size: int = 32,
+    reanalyze: bool = False,
+    chunk_size: int = 256,
+    progress: Callable[[int, int], None] | None = None,
+) -> AnalysisSummary:
+    """Label mentions with ``model`` (a spec for :func:`nlp.sentiment.load_classifier` or a classifier).
+
+    Only mentions without a current label from this exact model (``name@version``) are read, unless
+    ``reanalyze`` relabels everything. Each chunk of ``chunk_size`` mentions is classified and then
+    committed in one transaction. ``progress(done, total)`` is called after each chunk.
+    """
+    from nlp.sentiment import load_classifier
+
+    if batch_size < 1 or chunk_size < 1:
+        raise InputError("batch size and chunk size must be at least 1")
+    clf = load_classifier(model, batch_size=batch_size) if isinstance(model, str) else model
+    if hasattr(clf, "batch_size"):
+        clf.batch_size = batch_size
+    model_id = f"{clf.name}@{clf.version}"
+    summary = AnalysisSummary(model=model_id, fallback=getattr(clf, "fallback_reason", None))
+    before = utcnow() if reanalyze else None
+    summary.pending = store.count_pending_sentiments(model_id, before)
+    run_id = store.start_run("analyze", target=model_id)
+    counts: Counter = Counter()
+    start = time.perf_counter()
+    last_id = 0
+    try:
+        while True:
+            rows = store.pending_sentiments(model_id, chunk_size, after_id=last_id, before=before)
+            if not rows:
+                break
+            preds = clf.classify([mention_text(r["title"], r["text"]) for r in rows])
+            now = utcnow()
+            store.save_sentiments(
+                [
+                    dict(
+                        mention_id=r["id"],
+                        model=model_id,
+                        label=p.label,
+                        p_positive=float(p.probs.get("positive", 0.0)),
+                        p_neutral=float(p.probs.get("neutral", 0.0)),
+                        p_negative=float(p.probs.get("negative", 0.0)),
+                        content_hash=r["content_hash"],
+                        analyzed_at=now,
+                    )
+                    for r, p in zip(rows, preds)
+                ]
+            )
+            counts.update(p.label for p in preds)
+            summary.labelled += len(rows)
+            summary.chunks += 1
+            last_id = rows[-1]["id"]
+            if progress:
+                progress(summary.labelled, summary.pending)
+    except BaseException as exc:
+        summary.seconds = time.perf_counter() - start
+        from .store import UpsertResult
+
+        store.finish_run(run_id, "failed", UpsertResult(new=summary.labelled), error=f"{type(exc).__name__}: {exc}")
+        raise
+    summary.seconds = time.perf_counter() - start
+    summary.labels = {k: counts.get(k, 0) for k in ("positive", "neutral", "negative")}
+    from .store import UpsertResult
+
+    store.finish_run(run_id, "ok", UpsertResult(new=summary.labelled))
+    return summary
+
+
+def sentiments_frame(store: Store, model: str | None = None) -> pd.DataFrame:
+    """Stored labels joined to their mentions; ``current`` is False where the text changed since."""
+    return store.sentiments_df(model)
