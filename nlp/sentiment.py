@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import socket
 import warnings
@@ -35,7 +34,6 @@ LABEL_ALIASES = {
     "neutral": "neutral", "neu": "neutral", "netral": "neutral",
     "negative": "negative", "neg": "negative", "negatif": "negative",
 }
-log = logging.getLogger("suara.sentiment")
 
 
 @dataclass
@@ -299,7 +297,6 @@ def load_classifier(spec: str | Path | None = "auto", *, labels=None, batch_size
             clf.fallback_reason = str(exc)
             msg = f"{exc}. Ran the offline lexicon ({clf.model_id}) instead of IndoBERT"
             warnings.warn(msg, FallbackWarning, stacklevel=2)
-            log.warning(msg)
             return clf
     path = Path(spec).expanduser()
     if path.exists():
