@@ -17,12 +17,13 @@ Incremental: after a complete crawl the window starts two days before the newest
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import scrapy
 
@@ -123,8 +124,6 @@ def canonical_url(url: str) -> str:
 
 def article_id(url: str) -> str:
     """The article's source_id: its canonical URL (hashed only when too long for the column)."""
-    import hashlib
-
     url = canonical_url(url)
     return url if len(url) <= _MAX_ID else "sha256:" + hashlib.sha256(url.encode()).hexdigest()
 
