@@ -33,10 +33,15 @@ def _ticks(ax, labels: list[str]) -> None:
     ax.set_xticklabels([labels[i] for i in pos], rotation=45, ha="right", fontsize=8)
 
 
+def _legend(ax) -> None:
+    # Outside the axes, to the right: long app ids would otherwise hide the lines.
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+
+
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -49,26 +54,28 @@ def plot_sentiment(df: pd.DataFrame, path, title: str = "Sentiment over time") -
     x = {p: i for i, p in enumerate(labels)}
     fig, (ax0, ax1, ax2) = plt.subplots(3, 1, figsize=(9, 8), sharex=True,
                                         gridspec_kw={"height_ratios": [2, 2, 1]})
-    for i, ((source, app_), g) in enumerate(df.groupby(["source", "app"], sort=True)):
+    series = list(df.groupby(["source", "app"], sort=True))
+    for i, ((source, app_), g) in enumerate(series):
         c = _COLOURS[i % len(_COLOURS)]
         xs = [x[p] for p in g["period"]]
+        dodge = (i - (len(series) - 1) / 2) * min(0.08, 0.4 / max(len(series), 1))  # keep error bars apart
         name = f"{source} · {app_}"
         ax0.plot(xs, g["net_sentiment"].astype(float), marker="o", ms=3, color=c, label=name)
         share = g["negative_share"].astype(float)
         # Error bars, not a filled band: periods with no mentions leave gaps a band cannot cross.
-        ax1.errorbar(xs, share, yerr=[share - g["negative_share_low"].astype(float),
+        ax1.errorbar([v + dodge for v in xs], share, yerr=[share - g["negative_share_low"].astype(float),
                                       g["negative_share_high"].astype(float) - share],
                      marker="o", ms=3, color=c, ecolor=c, elinewidth=1, capsize=2, alpha=0.9, label=name)
         ax2.plot(xs, g["mentions"], marker=".", color=c, label=name)
-    ax0.set_ylim(-1, 1)
+    ax0.set_ylim(-1.05, 1.05)
     ax0.axhline(0, color="#999", lw=0.8)
     ax0.set_ylabel("net sentiment\n(pos − neg share)")
     model = df["model"].iloc[0] if len(df) else ""
     ax0.set_title(f"{title}" + (f" (model: {model})" if model else ""), fontsize=10)
     ax0.grid(alpha=0.3)
     if len(df):
-        ax0.legend(fontsize=7, loc="upper left")
-    ax1.set_ylim(0, 1)
+        _legend(ax0)
+    ax1.set_ylim(-0.02, 1.02)
     ax1.set_ylabel("negative share\n(95% CI)")
     ax1.grid(alpha=0.3)
     ax2.set_ylabel("mentions")
@@ -90,12 +97,15 @@ def plot_indicators(df: pd.DataFrame, path, title: str = "Complaints by indicato
                 color=_COLOURS[i % len(_COLOURS)], label=DISPLAY.get(ind, ind))
     ax.set_ylabel("complaints")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(0, max(1, int(df["complaints"].max()) if len(df) else 1) * 1.1)
     model = df["model"].iloc[0] if len(df) else ""
+    if len(df) and not model:
+        ax.text(0.5, 0.5, "no sentiment labels yet: a complaint is a negative mention", ha="center",
+                va="center", transform=ax.transAxes, color="#666")
     ax.set_title(title + (f" (model: {model})" if model else ""), fontsize=10)
     ax.grid(alpha=0.3)
     if len(df):
-        ax.legend(fontsize=7, ncol=3, loc="upper left")
+        _legend(ax)
     else:
         ax.text(0.5, 0.5, "no indicator tags in this range", ha="center", va="center", transform=ax.transAxes)
     _ticks(ax, labels)
@@ -118,7 +128,7 @@ def plot_responsiveness(df: pd.DataFrame, path, title: str = "Developer replies 
     ax1.set_title(title, fontsize=10)
     ax1.grid(alpha=0.3)
     if len(df):
-        ax1.legend(fontsize=7, loc="upper left")
+        _legend(ax1)
     ax2.set_ylabel("median latency (days)")
     ax2.set_ylim(bottom=0)
     ax2.grid(alpha=0.3)
