@@ -28,6 +28,7 @@ EXPORT_COLUMNS = [
     "created_at",  # UTC, ISO 8601
     "updated_at",  # UTC, ISO 8601
     "url",
+    "outlet",  # news: the publishing outlet
     "lang",
     "country",
     "reply_text",  # developer's reply

@@ -44,6 +44,10 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     os.close(fd)
     try:
         safe_frame(df).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -57,7 +57,7 @@ def validation_problem(item) -> str | None:
         value = item.get(name)
         if value is None or str(value).strip() == "":
             return f"field {name!r} is missing"
-    for name in ("title", "text", "author", "url", "lang", "country", "reply_text", "app_version", "kind"):
+    for name in ("title", "text", "author", "url", "outlet", "lang", "country", "reply_text", "app_version", "kind"):
         value = item.get(name)
         if value is not None and not isinstance(value, str):
             return f"field {name!r} must be a string, got {type(value).__name__}"
@@ -136,7 +136,7 @@ def normalise_fields(data: dict) -> dict:
             out[name] = clean_text(out[name])
     if out.get("text") is None:
         out["text"] = ""
-    for name in ("author", "app_version", "url", "app"):
+    for name in ("author", "app_version", "url", "outlet", "app"):
         if isinstance(out.get(name), str):
             out[name] = out[name].strip() or None
     out["source_id"] = str(out["source_id"]).strip() if out.get("source_id") is not None else None

@@ -67,6 +67,7 @@ mentions = Table(
     Column("created_at", DateTime),
     Column("updated_at", DateTime),
     Column("url", Text),
+    Column("outlet", String(255)),  # publisher of a news article (an organisation, not a person)
     Column("lang", String(16)),
     Column("country", String(16)),
     Column("reply_text", Text),

@@ -25,6 +25,7 @@ class MentionItem(scrapy.Item):
     created_at = scrapy.Field()
     updated_at = scrapy.Field()
     url = scrapy.Field()
+    outlet = scrapy.Field()  # news: the publishing outlet (not personal data, kept as is)
     lang = scrapy.Field()
     country = scrapy.Field()
     reply_text = scrapy.Field()  # developer / channel owner / outlet reply

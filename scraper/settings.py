@@ -67,6 +67,9 @@ RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 SUARA_RETRY_BACKOFF = float(os.environ.get("SUARA_RETRY_BACKOFF", "2.0"))
 SUARA_RETRY_MAX_DELAY = float(os.environ.get("SUARA_RETRY_MAX_DELAY", "120.0"))
 DOWNLOADER_MIDDLEWARES = {
+    # Scrapy 2.13+ lets requests through unchecked while robots.txt is downloading (see scraper/robotstxt.py).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "scraper.robotstxt.RobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "scraper.middlewares.BackoffRetryMiddleware": 550,
 }

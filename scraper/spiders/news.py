@@ -463,8 +463,9 @@ class NewsSpider(SuaraSpider):
         yield self.mention(
             source_id=article_id(response.url),
             kind="article",
-            # The outlet is the speaker of an article; its name is hashed like every author.
-            author=art["outlet"],
+            # The outlet is an organisation and is kept; a byline is a person and is hashed.
+            outlet=art["outlet"],
+            author=art["author"],
             title=art["title"] or hint.get("title"),
             text=art["text"],
             created_at=created,
