@@ -117,7 +117,7 @@ def train(
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sched.step()
-            total += float(loss) * len(y)
+            total += float(loss.detach()) * len(y)
         model.eval()
         preds = []
         with torch.inference_mode():

@@ -58,7 +58,9 @@ def build_model(
     """
     import torch
     from transformers import BertConfig, BertForSequenceClassification
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     torch.manual_seed(seed)
     tokenizer = train_tokenizer(texts, vocab_size=vocab_size)
     tokenizer.model_max_length = max_position_embeddings
