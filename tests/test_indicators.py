@@ -384,71 +384,81 @@ def test_shipped_labelled_set_and_measured_quality():
 # ---- tagging the store ----------------------------------------------------------------------------
 
 
+@pytest.fixture
+def astore(any_db_url):
+    """A store on each back end (PostgreSQL when SUARA_TEST_PG is set)."""
+    from pipelines.store import Store
+
+    s = Store(any_db_url)
+    yield s
+    s.close()
+
+
 def mention(i: int, body: str) -> dict:
     return dict(source="playstore", source_id=f"r{i}", app="id.go.tangsel", text=body, rating=1.0)
 
 
-def test_tag_indicators_incremental_and_idempotent(store, tmp_path):
-    store.upsert_mentions([
+def test_tag_indicators_incremental_and_idempotent(astore, tmp_path):
+    astore.upsert_mentions([
         mention(1, "Server down terus, gak bisa login"),
         mention(2, "Mantap, sangat membantu"),
         mention(3, "Laporan saya tidak ditanggapi"),
     ])
     calls = []
-    assert tag_indicators(store, chunk_size=2, progress=lambda d, t: calls.append((d, t))) == 3
+    assert tag_indicators(astore, chunk_size=2, progress=lambda d, t: calls.append((d, t))) == 3
     assert calls == [(2, 3), (3, 3)]
-    df = indicators_frame(store)
+    df = indicators_frame(astore)
     got = {(r.mention_id, r.indicator): r for r in df.itertuples()}
     assert set(got) == {(1, "kemudahan_akses"), (1, "keterhubungan"), (3, "penanggapan")}
     assert got[(3, "penanggapan")].signal == "complaint" and got[(3, "penanggapan")].evidence == "tidak ditanggapi"
     assert (df.source == "playstore").all() and df.taxonomy.str.startswith("2025").all()
-    with store.engine.connect() as conn:
+    with astore.engine.connect() as conn:
         tagged = {r.mention_id: r.n_indicators for r in conn.execute(select(indicator_tagging))}
     assert tagged == {1: 2, 2: 0, 3: 1}  # the mention with no indicator is recorded as read
 
-    assert tag_indicators(store) == 0  # idempotent, including the mention with no indicator
-    assert len(indicators_frame(store)) == 3
+    assert tag_indicators(astore) == 0  # idempotent, including the mention with no indicator
+    assert len(indicators_frame(astore)) == 3
 
     # An edit re-tags that mention only, and its old tags go.
-    store.upsert_mentions([mention(3, "Aplikasi bagus, terima kasih")])
-    assert tag_indicators(store) == 1
-    assert set(indicators_frame(store).mention_id) == {1}
-    assert tag_indicators(store, reanalyze=True) == 3
-    assert len(indicators_frame(store)) == 2
+    astore.upsert_mentions([mention(3, "Aplikasi bagus, terima kasih")])
+    assert tag_indicators(astore) == 1
+    assert set(indicators_frame(astore).mention_id) == {1}
+    assert tag_indicators(astore, reanalyze=True) == 3
+    assert len(indicators_frame(astore)) == 2
 
-    summary = indicator_summary(store).set_index("indicator")
+    summary = indicator_summary(astore).set_index("indicator")
     assert summary.loc["keterhubungan"].mentions == 1 and summary.loc["(none)"].mentions == 2
     assert summary.attrs["tagged"] == 3
 
 
-def test_taxonomy_change_retags_everything(store, tmp_path):
-    store.upsert_mentions([mention(1, "server down"), mention(2, "status laporan")])
-    assert tag_indicators(store) == 2
+def test_taxonomy_change_retags_everything(astore, tmp_path):
+    astore.upsert_mentions([mention(1, "server down"), mention(2, "status laporan")])
+    assert tag_indicators(astore) == 2
     mini = write_taxonomy(tmp_path)
-    assert len(pending_mentions(store, load_taxonomy(mini).id)) == 2
-    assert tag_indicators(store, taxonomy=mini) == 2
-    assert tag_indicators(store, taxonomy=mini) == 0
-    assert set(indicators_frame(store).taxonomy) == {load_taxonomy(mini).id}
+    assert len(pending_mentions(astore, load_taxonomy(mini).id)) == 2
+    assert tag_indicators(astore, taxonomy=mini) == 2
+    assert tag_indicators(astore, taxonomy=mini) == 0
+    assert set(indicators_frame(astore).taxonomy) == {load_taxonomy(mini).id}
 
 
-def test_tag_indicators_adds_signal_column_to_older_stores(store):
-    with store.engine.begin() as conn:
+def test_tag_indicators_adds_signal_column_to_older_stores(astore):
+    with astore.engine.begin() as conn:
         conn.execute(text("ALTER TABLE indicators DROP COLUMN signal"))
-    store.upsert_mentions([mention(1, "login gagal terus")])
-    assert tag_indicators(store) == 1
-    assert indicators_frame(store).signal.tolist() == ["complaint"]
+    astore.upsert_mentions([mention(1, "login gagal terus")])
+    assert tag_indicators(astore) == 1
+    assert indicators_frame(astore).signal.tolist() == ["complaint"]
 
 
-def test_tag_indicators_rejects_bad_chunk(store):
+def test_tag_indicators_rejects_bad_chunk(astore):
     with pytest.raises(InputError, match="chunk_size"):
-        tag_indicators(store, chunk_size=0)
+        tag_indicators(astore, chunk_size=0)
 
 
-def test_many_mentions_in_chunks(store):
+def test_many_mentions_in_chunks(astore):
     rows = [mention(i, f"laporan {i} belum ditanggapi" if i % 2 else f"terima kasih {i}") for i in range(1, 761)]
-    store.upsert_mentions(rows)
-    assert tag_indicators(store, chunk_size=600) == 760
-    with store.engine.connect() as conn:
+    astore.upsert_mentions(rows)
+    assert tag_indicators(astore, chunk_size=600) == 760
+    with astore.engine.connect() as conn:
         assert conn.execute(text("select count(*) from indicator_tagging")).scalar_one() == 760
         tagged = conn.execute(select(indicators.c.mention_id).where(indicators.c.indicator == "penanggapan")).all()
         assert len(tagged) == 380
