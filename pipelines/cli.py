@@ -45,6 +45,10 @@ DbOpt = Annotated[
 
 
 def main() -> None:
+    import warnings
+
+    # Library warnings (e.g. "IndoBERT did not load, ran the lexicon") as one plain line.
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"warning: {message}\n"
     app()
 
 
@@ -532,16 +536,22 @@ def triangulate_cmd(
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Folder for trend files and reports (default: <output folder>/reports).")]
 
 
+def _print_step(step) -> None:
+    console.print(f"  {step.step} {step.source} {step.target}: {step.status} {step.detail}".rstrip(),
+                  highlight=False, soft_wrap=True)
+
+
 def _print_run(summary) -> None:
     from rich.table import Table
 
     t = Table(title=f"suara run {summary.run_id}", title_justify="left")
-    for col in ("step", "source", "target", "status", "new", "updated", "seconds", "detail"):
+    # Details were printed as each step ended; the table stays narrow enough for a terminal.
+    for col in ("step", "source", "target", "status", "new", "updated", "seconds"):
         t.add_column(col, overflow="fold")
     colour = {"ok": "green", "failed": "red", "skipped": "yellow"}
     for s in summary.steps:
         t.add_row(s.step, s.source, s.target, f"[{colour.get(s.status, 'white')}]{s.status}[/]",
-                  str(s.new), str(s.updated), f"{s.seconds:.1f}", s.detail)
+                  str(s.new), str(s.updated), f"{s.seconds:.1f}")
     out.print(t)
     if summary.took_over_stale_lock:
         console.print(f"note: took over a stale run lock left by {summary.took_over_stale_lock}")
@@ -562,10 +572,7 @@ def run_cmd(
     """
     from .runner import run_once
 
-    def step_done(step) -> None:
-        console.print(f"  {step.step} {step.source} {step.target}: {step.status} {step.detail}".rstrip(), highlight=False)
-
-    summary = run_once(config, db, out_dir, full=full, model=model, on_step=step_done)
+    summary = run_once(config, db, out_dir, full=full, model=model, on_step=_print_step)
     _print_run(summary)
     out.print(f"reports: {summary.out_dir}")
     if not summary.ok:
@@ -578,16 +585,22 @@ def status_cmd(db: DbOpt = None) -> None:
     """Per source: last successful crawl, what is incomplete, mentions waiting for analysis; the last run."""
     from rich.table import Table
 
-    from .runner import STATUS_COLUMNS, describe_run, status
+    from .runner import describe_run, status
 
     st = status(db)
     t = Table(title="sources", title_justify="left")
-    for col in STATUS_COLUMNS:
+    for col in ("source", "target", "state", "last complete (UTC)", "mentions", "waiting analysis"):
         t.add_column(col, overflow="fold")
-    for r in st["sources"].to_dict("records"):
-        t.add_row(*["" if r[c] is None or r[c] != r[c] else str(r[c]) for c in STATUS_COLUMNS])
+    rows = st["sources"].to_dict("records")
+    for r in rows:
+        done = r["last_complete"]
+        t.add_row(r["source"], r["target"], r["state"], "" if done is None or done != done else f"{done:%Y-%m-%d %H:%M}",
+                  str(r["mentions"]), str(r["waiting_analysis"]))
     out.print(t)
-    out.print(f"last run: {describe_run(st['last_run'])}", highlight=False)
+    for r in rows:
+        if r["last_error"]:
+            out.print(f"{r['source']} {r['target']}: last error: {r['last_error']}", highlight=False, soft_wrap=True)
+    out.print(f"last run: {describe_run(st['last_run'])}", highlight=False, soft_wrap=True)
 
 
 @app.command("schedule")
@@ -625,3 +638,29 @@ def schedule_cmd(
     console.print(f"scheduling suara run {'every ' + every if every else 'at cron ' + repr(cron)} (UTC); Ctrl-C stops")
     run_forever(job, every=every, cron=cron, run_now=now)
     console.print("schedule stopped")
+
+
+@app.command("demo")
+def demo_cmd(
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Demo folder (default: <output folder>/demo); its store is recreated.")] = None,
+) -> None:
+    """Run the whole pipeline offline on shipped synthetic samples served on 127.0.0.1."""
+    from .demo import run_demo
+
+    console.print("serving synthetic Play Store, App Store and news samples on 127.0.0.1 ...")
+    summary, info = run_demo(out_dir, on_step=_print_step)
+    _print_run(summary)
+    reports = summary.out_dir
+    out.print(f"\nstore:          {info['db']}")
+    out.print(f"sources config: {info['config']}")
+    out.print(f"open first:     {reports / 'report.html'}")
+    for name in ("sentiment_by_period.csv", "indicators_by_period.csv", "responsiveness_by_period.csv",
+                 "triangulation.csv", "triangulation.md"):
+        out.print(f"                {reports / name}")
+    if not summary.ok:
+        console.print(f"[bold red]error:[/] {summary.error_line()}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -90,7 +90,8 @@ def _timed(step: StepResult, fn: Callable[[], None]) -> StepResult:
     return step
 
 
-def crawl_steps(cfg: SourcesConfig, db: str, full: bool = False) -> list[tuple[StepResult, Callable[[], None]]]:
+def crawl_steps(cfg: SourcesConfig, db: str, full: bool = False,
+                log_level: str = "WARNING") -> list[tuple[StepResult, Callable[[], None]]]:
     """One (step, action) per configured target, in a stable order."""
     import os
 
@@ -100,7 +101,8 @@ def crawl_steps(cfg: SourcesConfig, db: str, full: bool = False) -> list[tuple[S
 
     def spider(step: StepResult, name: str, **args) -> Callable[[], None]:
         def go() -> None:
-            s = run_spider(name, db=db, config=str(cfg.path), full=full or None, **args)
+            s = run_spider(name, db=db, settings_overrides={"LOG_LEVEL": log_level}, config=str(cfg.path),
+                           full=full or None, **args)
             step.new, step.updated, step.seen = s.new, s.updated, s.stored
             step.detail = f"{s.requests} request(s)"
             s.raise_for_status()
@@ -199,7 +201,7 @@ def run_once(
         def analyze() -> None:
             res = analyze_sentiment(store, model=chosen)
             s_step.new = int(getattr(res, "labelled", 0) or 0)
-            s_step.detail = str(getattr(res, "model", ""))
+            s_step.detail = res.model + (" (fallback: IndoBERT did not load)" if res.fallback else "")
 
         record(s_step, analyze)
         t_step = StepResult("tag", target="indicators")

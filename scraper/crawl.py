@@ -268,8 +268,10 @@ def _child(spec_json: str) -> int:
     spec = json.loads(spec_json)
     out = Path(spec["out"])
     try:
+        args = dict(spec.get("args", {}))
+        args.pop("config", None)  # run_spider adds it back from ``config``
         s = run_spider(spec["spider"], spec.get("db"), spec.get("overrides"), config=spec.get("config"),
-                       isolate=False, **spec.get("args", {}))
+                       isolate=False, **args)
         out.write_text(json.dumps(s.to_dict(), default=str))
         return 0
     except SuaraError as exc:
