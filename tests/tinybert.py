@@ -19,7 +19,9 @@ def train_tokenizer(texts, vocab_size: int = 500, lowercase: bool = True):
     tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials, min_frequency=1)
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=specials, min_frequency=1, show_progress=False
+    )
     tok.train_from_iterator(list(texts), trainer=trainer)
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
@@ -50,11 +52,14 @@ def build_model(
     labels=LABEL_ORDER,
     generic_labels: bool = False,
     seed: int = 0,
+    config_vocab_size: int | None = None,
     **config_kwargs,
 ) -> Path:
     """Save a random-weight BERT classifier + tokenizer to ``out_dir`` and return the path.
 
     ``generic_labels`` writes ``LABEL_0..`` names (like many hub checkpoints) instead of real ones.
+    ``config_vocab_size`` makes the embedding table that large (e.g. IndoBERT's 50,000) even when
+    the trained tokenizer has fewer pieces.
     """
     import torch
     from transformers import BertConfig, BertForSequenceClassification
@@ -66,7 +71,7 @@ def build_model(
     tokenizer.model_max_length = max_position_embeddings
     names = [f"LABEL_{i}" for i in range(len(labels))] if generic_labels else list(labels)
     config = BertConfig(
-        vocab_size=len(tokenizer),
+        vocab_size=max(len(tokenizer), config_vocab_size or 0),
         hidden_size=hidden_size,
         num_hidden_layers=layers,
         num_attention_heads=heads,
