@@ -9,6 +9,7 @@ from nlp.lexicon import LexiconClassifier
 from nlp.sentiment import Prediction
 from pipelines.analysis import analyze_sentiment, mention_text, sentiments_frame
 from pipelines.cli import app
+from pipelines.store import Store
 from tinybert import build_model
 
 TEXTS = ["aplikasinya bagus, sangat membantu", "jelek, gk bs login", "jadwal kantor", "", "😡😡"]
@@ -18,6 +19,14 @@ def seed(store, n=10):
     store.upsert_mentions(
         [dict(source="playstore", source_id=str(i), app="id.tangsel", text=TEXTS[i % len(TEXTS)]) for i in range(n)]
     )
+
+
+@pytest.fixture
+def any_store(any_db_url):
+    """A store on SQLite and (when SUARA_TEST_PG is set) on PostgreSQL."""
+    s = Store(any_db_url)
+    yield s
+    s.close()
 
 
 class Flaky:
@@ -36,7 +45,8 @@ class Flaky:
         return [Prediction("neutral", {"positive": 0.2, "neutral": 0.6, "negative": 0.2}) for _ in texts]
 
 
-def test_labels_everything_once(store):
+def test_labels_everything_once(any_store):
+    store = any_store
     seed(store)
     res = analyze_sentiment(store, model="lexicon", chunk_size=4)
     assert res.labelled == res.pending == 10 and res.chunks == 3
@@ -52,7 +62,8 @@ def test_labels_everything_once(store):
     assert (runs["job"] == "analyze").sum() == 2 and set(runs["status"]) == {"ok"}
 
 
-def test_edited_mentions_and_other_models_are_relabelled(store):
+def test_edited_mentions_and_other_models_are_relabelled(any_store):
+    store = any_store
     seed(store, 5)
     analyze_sentiment(store, model="lexicon")
     store.upsert_mentions([dict(source="playstore", source_id="0", app="id.tangsel", text="sekarang error terus")])
@@ -67,7 +78,8 @@ def test_edited_mentions_and_other_models_are_relabelled(store):
     assert analyze_sentiment(store, model="lexicon", reanalyze=True).labelled == 5
 
 
-def test_crash_loses_at_most_one_chunk_and_rerun_continues(store):
+def test_crash_loses_at_most_one_chunk_and_rerun_continues(any_store):
+    store = any_store
     seed(store, 10)
     with pytest.raises(RuntimeError, match="killed"):
         analyze_sentiment(store, model=Flaky(fail_on=3), chunk_size=3)
