@@ -35,9 +35,11 @@ from .normalize import normalize, stem, tokenize
 LEXICON_FILE = DATA_DIR / "lexicon_id.tsv"
 LABELS = ("positive", "neutral", "negative")
 
-# Neutral band and probability scale. Fitted by ``python -m nlp.lexicon fit`` on the TRAIN splits
-# of SmSA (11,000 texts) and NusaX-id (500 texts), never on validation data: the thresholds
-# maximise macro-F1 on the combined train set with class weights balanced. See docs/sentiment.md.
+# Neutral band and probability scale. The band in use is the ``#! band`` line of the lexicon file,
+# written by ``python -m nlp.lexicon tune`` (or ``fit``) from the TRAIN splits of SmSA (11,000
+# texts) and NusaX-id (500 texts), never validation data: a grid search (step 0.05) for the band
+# that maximises macro-F1 on those texts. Shipped: negative < -0.6, positive > 0.9 (train macro-F1
+# 0.796). These defaults apply only to a lexicon file without a band line. See docs/sentiment.md.
 THRESHOLDS = {"negative": -0.5, "positive": 0.5, "scale": 1.5}
 
 NEGATORS = {
