@@ -303,9 +303,11 @@ def analyze_cmd(
     reanalyze: Annotated[bool, typer.Option("--reanalyze", help="Relabel every mention, not only new or edited ones.")] = False,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Mentions committed per transaction.")] = 256,
     labels: LabelsOpt = None,
+    indicators: Annotated[bool, typer.Option("--indicators/--no-indicators",
+                                             help="Also tag the six indicators (as `suara tag`).")] = True,
     db: DbOpt = None,
 ) -> None:
-    """Label every mention not yet labelled by the model (resumable: commits chunk by chunk)."""
+    """Label every mention not yet labelled by the model, then tag indicators (resumable: commits chunk by chunk)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .analysis import analyze_sentiment
@@ -333,6 +335,10 @@ def analyze_cmd(
         highlight=False,
         soft_wrap=True,
     )
+    if indicators:
+        from .tagging import tag_indicators
+
+        out.print(f"indicators: tagged {tag_indicators(store, reanalyze=reanalyze)} mention(s)", highlight=False)
 
 
 @app.command("evaluate")
