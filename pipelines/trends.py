@@ -300,7 +300,7 @@ def indicators_by_period(store: Store, period: str = "month", since=None, until=
 
     A complaint is a mention the model labelled negative that carries the indicator;
     ``negative_share`` is complaints / labelled mentions carrying it, with its Wilson interval.
-    Indicators appear when the store holds at least one tag for them.
+    All six indicators appear in every period, with zero rows where nothing was tagged.
     """
     check_period(period)
     model = choose_model(store, model)
@@ -310,7 +310,7 @@ def indicators_by_period(store: Store, period: str = "month", since=None, until=
 def _indicators(allm: pd.DataFrame, tags: pd.DataFrame, period: str, since, until, model: str | None) -> pd.DataFrame:
     df = _window(allm, since, until)
     rng = _range(df, since, until)
-    if rng is None or tags.empty:
+    if rng is None:
         return pd.DataFrame(columns=INDICATOR_COLUMNS)
     df = _flags(df).assign(_p=_periods(df["time"], period))
     df["_lab"] = df["_pos"] + df["_neu"] + df["_neg"]
@@ -318,7 +318,8 @@ def _indicators(allm: pd.DataFrame, tags: pd.DataFrame, period: str, since, unti
     agg = tagged.groupby(["_p", "indicator"]).agg(
         mentions=("id", "size"), complaints=("_neg", "sum"), _labelled=("_lab", "sum"),
     )
-    keys = [(i,) for i in indicator_order(tags["indicator"])]
+    # All six always appear (a silent indicator is a finding too), then any a custom taxonomy adds.
+    keys = [(i,) for i in indicator_order(set(INDICATORS) | set(tags["indicator"]))]
     out = _grid(agg, _calendar(period, *rng), keys, ["indicator"], ["mentions", "complaints", "_labelled"], period)
     _shares(out, "complaints", out["_labelled"])
     out["model"] = model or ""

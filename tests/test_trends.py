@@ -158,9 +158,12 @@ def test_model_is_the_one_that_labelled_most_unless_given(known):
 def test_indicators_by_month_exact_counts(known):
     df = indicators_by_period(known, "month")
     assert list(df.columns) == INDICATOR_COLUMNS
-    # Research order, only indicators the store holds; the display-name tag joins its key.
-    assert list(df["indicator"][:3]) == ["kemudahan_akses", "transparansi", "penanggapan"]
-    assert len(df) == 9
+    # All six in research order every month; the display-name tag joins its key.
+    assert list(df["indicator"][:6]) == ["sosialisasi", "kemudahan_akses", "keterhubungan",
+                                         "kemudahan_aspirasi", "transparansi", "penanggapan"]
+    assert len(df) == 18
+    silent = row(df, period="2024-02", indicator="sosialisasi")
+    assert (silent.mentions, silent.complaints) == (0, 0) and math.isnan(silent.negative_share)
     pen = row(df, period="2024-01", indicator="penanggapan")
     assert (pen.mentions, pen.complaints, pen.negative_share) == (3, 2, 1.0)  # r5 unlabelled
     assert (pen.negative_share_low, pen.negative_share_high) == pytest.approx(W_2_2, abs=1e-6)
@@ -242,7 +245,8 @@ def test_mentions_without_labels_or_tags_still_report(store, tmp_path):
     df = sentiment_by_period(store)
     assert list(df["mentions"]) == [1, 1] and df["negative_share"].isna().all()
     assert set(df["model"]) == {""}
-    assert indicators_by_period(store).empty
+    ind = indicators_by_period(store)  # six zero rows per month, not nothing
+    assert len(ind) == 12 and (ind["mentions"] == 0).all() and ind["negative_share"].isna().all()
     paths = write_trends(store, tmp_path / "out")
     html = paths["report"].read_text(encoding="utf-8")
     assert "no sentiment labels in the store" in html and "no indicator tags in the store" in html
