@@ -85,14 +85,20 @@ def validation_problem(item) -> str | None:
     return None
 
 
-class ValidatePipeline:
-    """Drop items that miss a required field or carry a value of the wrong type."""
+class _CrawlerAware:
+    """A pipeline that keeps its crawler (for stats)."""
+
+    crawler = None
 
     @classmethod
     def from_crawler(cls, crawler):
         o = cls()
         o.crawler = crawler
         return o
+
+
+class ValidatePipeline(_CrawlerAware):
+    """Drop items that miss a required field or carry a value of the wrong type."""
 
     def process_item(self, item, spider=None):
         problem = validation_problem(item)
@@ -189,17 +195,11 @@ class PseudonymisePipeline:
 # ---- de-duplicate -------------------------------------------------------------------------------
 
 
-class DedupPipeline:
+class DedupPipeline(_CrawlerAware):
     """Pass each (source, source_id) once per crawl (the same article can come from two feeds)."""
 
     def __init__(self):
         self.seen: set[tuple[str, str]] = set()
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        o = cls()
-        o.crawler = crawler
-        return o
 
     def process_item(self, item, spider=None):
         key = (item["source"], str(item["source_id"]))

@@ -25,19 +25,12 @@ import pandas as pd
 from scipy.stats import norm
 from sqlalchemy import func, select
 
+from nlp.indicators import INDICATORS  # the six, in the order reports list them
+
 from .errors import InputError, SuaraError
 from .outputs import write_csv
 from .store import Store, indicators, mentions, sentiments
 
-# The six indicators of the research question, in the order reports list them.
-INDICATORS = (
-    "sosialisasi",
-    "kemudahan_akses",
-    "keterhubungan",
-    "kemudahan_aspirasi",
-    "transparansi",
-    "penanggapan",
-)
 DISPLAY = {k: k.replace("_", " ") for k in INDICATORS}
 
 PERIODS = {"week": "W-SUN", "month": "M", "quarter": "Q"}
