@@ -61,6 +61,7 @@ def crawl_playstore_cmd(
     full: Annotated[bool, typer.Option("--full", help="Walk every page instead of stopping at reviews already stored.")] = False,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Stop after N reviews (the next run resumes).")] = None,
     page_size: Annotated[int, typer.Option("--page-size", min=1, max=4500, help="Reviews asked for per request.")] = 200,
+    restart: Annotated[bool, typer.Option("--restart", help="Forget an interrupted crawl's checkpoint and start from the newest page.")] = False,
     db: DbOpt = None,
 ) -> None:
     """Collect an app's public Google Play reviews (incremental and resumable; $SUARA_PLAYSTORE_URL for a mirror)."""
@@ -83,7 +84,7 @@ def crawl_playstore_cmd(
                 bar.update(task, description=f"{app_id}: {what}; retry {attempt} in {wait:.1f}s")
 
             result = crawl_playstore(store, app_id, lang=lang, country=country, full=full, limit=limit,
-                                     page_size=page_size, progress=on_page, on_retry=on_retry)
+                                     page_size=page_size, progress=on_page, on_retry=on_retry, restart=restart)
     finally:
         store.close()
     out.print(result.summary(), highlight=False, soft_wrap=True)

@@ -551,6 +551,7 @@ def crawl_playstore(
     progress: Callable[[PageDone], None] | None = None,
     on_retry: Callable[[str, int, float], None] | None = None,
     config: ClientConfig | None = None,
+    restart: bool = False,
 ) -> CrawlResult:
     """Collect the public reviews of one app into ``store``; returns what this run did.
 
@@ -559,14 +560,16 @@ def crawl_playstore(
     (a first crawl walks every page). ``full=True`` walks every page. An interrupted crawl
     (failure, kill, ``limit``) resumes from its stored continuation token. Raises
     :class:`CrawlError` with one line when a page cannot be fetched; what was stored stays
-    and the crawl state stays incomplete.
+    and the crawl state stays incomplete. ``restart=True`` drops a stored continuation token
+    and starts from the newest page (for a token the service no longer accepts); stored
+    reviews are kept and nothing is duplicated.
     """
     _validate(app_id, lang, country, page_size, limit)
     cfg = config or ClientConfig.from_env()
     key = (SOURCE, app_id, lang, country)
     state = store.get_state(*key) or {}
     high_water = state.get("high_water")
-    token = state.get("token") if state.get("status") != "complete" else None
+    token = state.get("token") if state.get("status") != "complete" and not restart else None
     resumed = token is not None
     pending = state.get("pending_high_water") if resumed else None
     page_no = int(state.get("pages") or 0) if resumed else 0

@@ -294,6 +294,16 @@ def test_limit_stops_early_and_the_next_run_resumes(fake, store):
     assert res.complete and sorted(stored_ids(store)) == sorted(all_ids(fake))
 
 
+def test_restart_drops_a_stale_token_and_stores_no_duplicate(fake, store):
+    crawl_playstore(store, APP, page_size=10, limit=10)
+    store.put_state(SOURCE, APP, "id", "id", token="expired-token")  # one the service would refuse
+    res = crawl_playstore(store, APP, page_size=10, restart=True)
+    assert not res.resumed and res.complete
+    assert "expired-token" not in "".join(r.body.decode() for r in fake.review_requests)
+    ids = stored_ids(store)
+    assert len(ids) == len(set(ids)) and set(ids) == all_ids(fake)
+
+
 def test_crawl_resume_and_increment_on_every_store_back_end(fake, any_db_url):
     store = Store(any_db_url)
     try:
