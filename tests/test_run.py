@@ -128,9 +128,35 @@ def test_rerun_after_a_killed_run_resumes_without_gap_or_duplicate(tmp_path, db_
     assert store.get_state("playstore", GOOD, "id", "id")["status"] == "complete"
 
 
+def test_schedule_runs_now_and_stops_cleanly_on_ctrl_c(tmp_path, db_url):
+    cfg = tmp_path / "empty.toml"
+    cfg.write_text('contact = "test@localhost"\n[analysis]\nmodel = "lexicon"\n')
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "schedule", "--every", "6h", "--config", str(cfg),
+                             "--db", db_url], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    store = Store(db_url)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:  # the first run happens at once (--now is the default)
+            runs = store.runs_df()
+            if not runs.empty and (runs[runs.job == "run"].status == "ok").any():
+                break
+            time.sleep(0.3)
+        else:
+            pytest.fail("the scheduled run did not happen")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert "schedule stopped" in output and "Traceback" not in output
+    assert len(store.runs_df().query("job == 'run'")) == 1
+
+
+@pytest.mark.filterwarnings("ignore::nlp.sentiment.FallbackWarning")
 def test_demo_end_to_end(tmp_path):
     summary, info = run_demo(tmp_path / "demo")
     assert summary.ok, summary.error_line()
+    analyze = next(s for s in summary.steps if s.step == "analyze")
+    assert analyze.detail.startswith("lexicon@") and "fallback" in analyze.detail  # no model hub here
     reports = tmp_path / "demo" / "reports"
     for name in ("sentiment_by_period.csv", "indicators_by_period.csv", "responsiveness_by_period.csv",
                  "triangulation.csv", "triangulation.md", "report.html"):
