@@ -245,8 +245,17 @@ def render_html(title: str, meta: dict, sections: list[tuple[str, str, str]]) ->
     return "\n".join(parts)
 
 
-def write_trend_report(tables: dict[str, pd.DataFrame], out_dir, meta: dict, period: str = "month") -> dict[str, Path]:
-    """Charts for the trend tables and ``report.html`` holding the charts, tables and provenance."""
+TRIANGULATION_SUMMARY = ["indicator", "survey_verdict", "survey_value", "review_mentions", "review_favourability",
+                         "review_low", "review_high", "review_verdict", "agreement", "note"]
+
+
+def write_trend_report(tables: dict[str, pd.DataFrame], out_dir, meta: dict, period: str = "month",
+                       triangulation: pd.DataFrame | None = None) -> dict[str, Path]:
+    """Charts for the trend tables and ``report.html`` holding the charts, tables and provenance.
+
+    With ``triangulation`` (a :func:`pipelines.triangulate.triangulate` frame) the page also
+    sets the survey beside the reviews, so one file carries the whole story.
+    """
     out_dir = Path(out_dir)
     sent, ind, resp = tables["sentiment_by_period"], tables["indicators_by_period"], tables["responsiveness_by_period"]
     paths = {
@@ -265,6 +274,16 @@ def write_trend_report(tables: dict[str, pd.DataFrame], out_dir, meta: dict, per
          "Share of reviews with a developer or operator reply, and the median days to reply, by review period.",
          _img(paths["responsiveness_chart"], "developer replies")),
     ]
+    if triangulation is not None and len(triangulation):
+        paths["triangulation_chart"] = plot_dumbbell(triangulation, out_dir / "triangulation_dumbbell.png")
+        tri = triangulation[TRIANGULATION_SUMMARY].round(3)
+        sections.insert(0, (
+            "Survey versus reviews",
+            "Per indicator: the survey's verdict (or normalised score) beside the share of mentions with the "
+            "indicator not labelled negative, with its 95% interval; converge, diverge, or too few mentions "
+            "(under 30) to say. Full table: triangulation.csv and triangulation.md.",
+            _img(paths["triangulation_chart"], "survey versus reviews") + _table(tri),
+        ))
     for name, heading in (("sentiment_by_period", "Table: sentiment_by_period.csv"),
                           ("indicators_by_period", "Table: indicators_by_period.csv"),
                           ("responsiveness_by_period", "Table: responsiveness_by_period.csv")):

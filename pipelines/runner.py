@@ -213,13 +213,20 @@ def run_once(
         if store.count_mentions():
             from .trends import write_trends
 
-            tr_step = StepResult("trends", target=str(out_dir))
-            record(tr_step, lambda: write_trends(store, out_dir, period=cfg.trends.period))
+            tri: dict = {}
             if cfg.survey:
-                from .triangulate import write_triangulation
+                from .triangulate import load_survey, triangulate, write_triangulation
 
-                tri_step = StepResult("triangulate", target=str(cfg.survey.file))
-                record(tri_step, lambda: write_triangulation(store, cfg.survey.file, out_dir, window=cfg.survey.window))
+                def triangulation() -> None:
+                    survey = load_survey(cfg.survey.file)
+                    write_triangulation(store, survey, out_dir, window=cfg.survey.window)
+                    # Kept for report.html, so one page carries trends and the survey comparison.
+                    tri["frame"] = triangulate(store, survey, window=cfg.survey.window)
+
+                record(StepResult("triangulate", target=str(cfg.survey.file)), triangulation)
+            tr_step = StepResult("trends", target=str(out_dir))
+            record(tr_step, lambda: write_trends(store, out_dir, period=cfg.trends.period,
+                                                 triangulation=tri.get("frame")))
         else:
             record(StepResult("trends", status="skipped", detail="the store has no mentions yet"), None)
         new = sum(s.new for s in summary.steps if s.step == "crawl")

@@ -381,7 +381,7 @@ def _rounded(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_trends(store: Store, out_dir, period: str = "month", since=None, until=None,
-                 model: str | None = None) -> dict[str, Path]:
+                 model: str | None = None, triangulation: pd.DataFrame | None = None) -> dict[str, Path]:
     """Write the three trend CSVs, their charts and ``report.html`` into ``out_dir``.
 
     Returns ``{name: path}``. Raises ``SuaraError`` when the store has no mentions at all,
@@ -408,5 +408,5 @@ def write_trends(store: Store, out_dir, period: str = "month", since=None, until
 
     meta = {"period": period, "since": str(since or "first mention"), "until": str(until or "last mention")}
     meta.update(provenance(store, model))
-    paths.update(report.write_trend_report(tables, out_dir, meta, period=period))
+    paths.update(report.write_trend_report(tables, out_dir, meta, period=period, triangulation=triangulation))
     return paths

@@ -162,6 +162,8 @@ def test_demo_end_to_end(tmp_path):
                  "triangulation.csv", "triangulation.md", "report.html"):
         assert (reports / name).stat().st_size > 0, name
     assert list(reports.glob("*.png"))
+    page = (reports / "report.html").read_text(encoding="utf-8")
+    assert "Survey versus reviews" in page and page.count('src="data:image/png;base64,') == 4
     store = Store(info["db"])
     for source, served in info["served"].items():
         assert served > 0
