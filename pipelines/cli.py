@@ -6,6 +6,7 @@ user can fix (``SuaraError``) become one line on stderr and a non-zero exit.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -23,6 +24,10 @@ class _Group(TyperGroup):
         except SuaraError as exc:
             Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code)
+        except OSError as exc:  # a folder that cannot be written, a disk that is full
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            Console(stderr=True).print(f"[bold red]error:[/] {where}{exc.strerror or exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
 
 
 app = typer.Typer(
@@ -32,6 +37,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+@app.callback()
+def _global(
+    db: Annotated[Optional[str], typer.Option("--db", help="Database URL for the command that follows (same as its own --db).")] = None,
+) -> None:
+    """Suara: collect, understand and report what citizens say about a city's apps."""
+    if db:
+        os.environ["SUARA_DB"] = db  # every command's --db falls back to $SUARA_DB
+
+
 crawl_app = typer.Typer(cls=_Group, help="Collect mentions from one source into the store.", no_args_is_help=True)
 app.add_typer(crawl_app, name="crawl")
 

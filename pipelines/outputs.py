@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 import pandas as pd
 
+from .errors import SuaraError
+
 # OWASP's list: a cell starting with one of these may be run as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -39,8 +41,11 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     column, so the file stays one clean table.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise SuaraError(f"cannot write {path}: {exc.strerror or exc}") from exc
     os.close(fd)
     try:
         safe_frame(df).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")

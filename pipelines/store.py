@@ -255,7 +255,8 @@ class Store:
             try:
                 metadata.create_all(self.engine)
             except OperationalError as exc:
-                raise SuaraError(f"cannot open database {self.safe_url}: {exc.orig}") from exc
+                reason = " ".join(str(exc.orig).split())  # drivers' messages span lines; keep one
+                raise SuaraError(f"cannot open database {self.safe_url}: {reason}") from exc
 
     @property
     def safe_url(self) -> str:

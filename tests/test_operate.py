@@ -67,3 +67,19 @@ def test_schedule_cli_rejects_bad_interval():
     res = CliRunner().invoke(app, ["schedule", "--every", "soon"])
     assert res.exit_code == 2
     assert "is not an interval" in res.output
+
+
+def test_unwritable_output_is_one_line_not_a_traceback(tmp_path, db_url):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")  # a file where a folder should be
+    res = CliRunner().invoke(app, ["export", "--db", db_url, "--out", str(blocker / "sub" / "m.csv")])
+    assert res.exit_code == 1
+    assert res.output.startswith("error: cannot write") and "Traceback" not in res.output
+
+
+def test_global_db_option_reaches_the_command(tmp_path):
+    url = f"sqlite:///{tmp_path / 'global.db'}"
+    res = CliRunner().invoke(app, ["--db", url, "status"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "global.db").exists() and "no run yet" in res.output
+    assert os.environ.pop("SUARA_DB") == url  # the option sets it for the command that follows
