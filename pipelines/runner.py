@@ -199,7 +199,9 @@ def run_once(
         s_step = StepResult("analyze", target=chosen)
 
         def analyze() -> None:
-            res = analyze_sentiment(store, model=chosen)
+            from nlp.sentiment import load_classifier
+
+            res = analyze_sentiment(store, model=load_classifier(chosen, labels=cfg.analysis.labels))
             s_step.new = int(getattr(res, "labelled", 0) or 0)
             s_step.detail = res.model + (" (fallback: IndoBERT did not load)" if res.fallback else "")
 

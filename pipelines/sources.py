@@ -93,6 +93,8 @@ class SurveyConfig:
 @dataclass
 class AnalysisConfig:
     model: str = "auto"
+    # Output order of a checkpoint whose config does not say (e.g. ["positive", "neutral", "negative"]).
+    labels: list[str] | None = None
 
 
 @dataclass
@@ -262,8 +264,11 @@ def parse_sources(data: dict, path: Path) -> SourcesConfig:
         cfg.survey = SurveyConfig(fp, window)
 
     if "analysis" in data:
-        a = c.table(data["analysis"], "analysis", {"model"})
-        cfg.analysis = AnalysisConfig(c.string(a, "analysis", "model", default="auto") or "auto")
+        a = c.table(data["analysis"], "analysis", {"model", "labels"})
+        labels = c.strings(a, "analysis", "labels") or None
+        if labels and sorted(x.lower() for x in labels) != ["negative", "neutral", "positive"]:
+            c.fail("analysis.labels", f"must name positive, neutral and negative once each, in the model's output order, got {labels}")
+        cfg.analysis = AnalysisConfig(c.string(a, "analysis", "model", default="auto") or "auto", labels)
 
     if "trends" in data:
         t = c.table(data["trends"], "trends", {"period"})

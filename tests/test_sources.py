@@ -125,3 +125,12 @@ def test_contact_goes_into_the_user_agent(tmp_path, monkeypatch):
     crawler2 = Crawler(AppStoreSpider, project_settings(overrides={"USER_AGENT": "custom/1"}))
     AppStoreSpider.from_crawler(crawler2, app="1000000001", config=str(path))
     assert crawler2.settings["USER_AGENT"] == "custom/1"
+
+
+def test_analysis_labels_order_is_validated(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text('contact = "a@b.c"\n[analysis]\nmodel = "owner/model"\nlabels = ["negative", "neutral", "positive"]\n')
+    assert load_sources(p).analysis.labels == ["negative", "neutral", "positive"]
+    p.write_text('contact = "a@b.c"\n[analysis]\nlabels = ["negative", "bad", "positive"]\n')
+    with pytest.raises(InputError, match=r"s\.toml: analysis\.labels: must name positive, neutral and negative"):
+        load_sources(p)
