@@ -23,11 +23,12 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from pipelines.errors import CrawlError, InputError, SuaraError
+from pipelines.scrapy_pipelines import CrawlOutcome
 
 SETTINGS_MODULE = "scraper.settings"
 
@@ -43,31 +44,18 @@ FAST_SETTINGS: dict[str, Any] = {
 
 
 @dataclass
-class CrawlSummary:
-    """What one crawl did. ``ok`` is False when it errored or could not finish."""
+class CrawlSummary(CrawlOutcome):
+    """What one crawl did: the store pipeline's outcome plus the crawl's own figures.
 
-    spider: str
-    source: str = ""
-    target: str = ""
-    lang: str = ""
-    country: str = ""
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
+    ``ok`` is False when it errored or could not finish.
+    """
+
+    spider: str = ""
     dropped: int = 0
     requests: int = 0
     responses: int = 0
-    complete: bool = False
-    reason: str = ""
-    run_id: int | None = None
-    errors: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
     isolated: bool = False
-
-    @property
-    def stored(self) -> int:
-        """Items the store saw (new + updated + unchanged)."""
-        return self.new + self.updated + self.unchanged
 
     @property
     def ok(self) -> bool:
@@ -204,10 +192,9 @@ def _summary_from(crawler, spider_name: str, args: dict, started: float) -> Craw
     stats = crawler.stats.get_stats() if crawler.stats else {}
     o = stats.get("suara/outcome") or {}
     s = CrawlSummary(spider=spider_name, elapsed_s=round(time.monotonic() - started, 2))
-    for k in ("source", "target", "lang", "country", "new", "updated", "unchanged", "complete", "reason",
-              "run_id", "errors"):
-        if k in o:
-            setattr(s, k, o[k])
+    for f in fields(CrawlOutcome):
+        if f.name in o:
+            setattr(s, f.name, o[f.name])
     if not o:
         s.target = str(args.get(getattr(crawler.spidercls, "target_arg", "target"), ""))
         s.reason = stats.get("finish_reason", "") or ""

@@ -10,7 +10,6 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 from scrapy.http import TextResponse
 from typer.testing import CliRunner
 

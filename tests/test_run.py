@@ -1,6 +1,5 @@
 """`suara run`, `suara status` and `suara demo` end to end against local fake services."""
 
-import os
 import signal
 import subprocess
 import sys
