@@ -227,12 +227,16 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     Any problem (bad TOML, unknown key, wrong type, unknown indicator or group) raises one
     :class:`InputError` naming the file, the key and the problem.
     """
+    return _load_taxonomy(*_file_key(path))
+
+
+def _file_key(path: str | Path | None) -> tuple[str, int]:
+    """(path, modification time): the cache key that makes an edited file load afresh."""
     path = Path(path) if path else DEFAULT_TAXONOMY
     try:
-        mtime = path.stat().st_mtime_ns
+        return str(path), path.stat().st_mtime_ns
     except OSError as exc:
         raise InputError(f"cannot read taxonomy {path}: {exc.strerror}") from exc
-    return _load_taxonomy(str(path), mtime)
 
 
 @lru_cache(maxsize=8)
@@ -668,12 +672,7 @@ def get_tagger(taxonomy: Taxonomy | str | Path | None = None) -> IndicatorTagger
     """A tagger for a taxonomy (cached per file and modification time)."""
     if isinstance(taxonomy, Taxonomy):
         return IndicatorTagger(taxonomy)
-    path = Path(taxonomy) if taxonomy else DEFAULT_TAXONOMY
-    try:
-        mtime = path.stat().st_mtime_ns
-    except OSError as exc:
-        raise InputError(f"cannot read taxonomy {path}: {exc.strerror}") from exc
-    return _default_tagger(str(path), mtime)
+    return _default_tagger(*_file_key(taxonomy))
 
 
 def tag(text: str | None, taxonomy: Taxonomy | str | Path | None = None) -> list[Match]:

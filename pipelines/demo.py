@@ -99,7 +99,6 @@ def run_demo(out: str | Path | None = None, on_step=None) -> tuple[RunSummary, d
         "playstore": sum(len(a["reviews"]) for a in play.apps.values()),
         "appstore": sum(len(a["reviews"]) for a in apple.apps.values()),
         # Articles the news query found and whose pages were served (GDELT filters by query).
-        "news": len({r.path for r in news.requests if r.path.startswith("/") and r.path not in
-                     ("/api/v2/doc/doc", "/robots.txt")}),
+        "news": len({r.path for r in news.requests if r.path not in ("/api/v2/doc/doc", "/robots.txt")}),
     }
     return summary, {"served": served, "out": out, "db": db, "config": config}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,8 +94,6 @@ def _timed(step: StepResult, fn: Callable[[], None]) -> StepResult:
 def crawl_steps(cfg: SourcesConfig, db: str, full: bool = False,
                 log_level: str = "WARNING") -> list[tuple[StepResult, Callable[[], None]]]:
     """One (step, action) per configured target, in a stable order."""
-    import os
-
     from scraper.crawl import run_spider
 
     plan: list[tuple[StepResult, Callable[[], None]]] = []

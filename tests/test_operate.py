@@ -19,14 +19,20 @@ def _hold(path, ready, release):
         release.wait(30)
 
 
-def test_overlapping_run_is_refused(tmp_path):
-    path = tmp_path / "run.lock"
+def _start_holder(path):
+    """Another process that holds the lock until ``release`` is set."""
     ctx = mp.get_context("spawn")
     ready, release = ctx.Event(), ctx.Event()
     holder = ctx.Process(target=_hold, args=(path, ready, release))
     holder.start()
+    assert ready.wait(30)
+    return holder, release
+
+
+def test_overlapping_run_is_refused(tmp_path):
+    path = tmp_path / "run.lock"
+    holder, release = _start_holder(path)
     try:
-        assert ready.wait(30)
         with pytest.raises(LockHeld, match=f"pid {holder.pid}"):
             RunLock(path).acquire()
     finally:
@@ -38,11 +44,7 @@ def test_overlapping_run_is_refused(tmp_path):
 
 def test_stale_lock_of_a_killed_run_is_taken_over(tmp_path):
     path = tmp_path / "run.lock"
-    ctx = mp.get_context("spawn")
-    ready, release = ctx.Event(), ctx.Event()
-    holder = ctx.Process(target=_hold, args=(path, ready, release))
-    holder.start()
-    assert ready.wait(30)
+    holder, _ = _start_holder(path)
     holder.kill()  # a run killed mid-way leaves its record but not its lock
     holder.join(30)
     assert json.loads(path.read_text())["pid"] == holder.pid
