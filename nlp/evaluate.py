@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.errors import InputError
+from nlp.errors import InputError
 
 from .sentiment import LABELS
 

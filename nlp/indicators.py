@@ -28,8 +28,8 @@ from typing import Any
 import pandas as pd
 
 from nlp.normalize import SLANG_FILE, normalize, stem, tokenize
-from pipelines.errors import InputError
-from pipelines.paths import DATA_DIR
+from nlp.errors import InputError
+from nlp.paths import DATA_DIR
 
 INDICATORS: tuple[str, ...] = (
     "sosialisasi",

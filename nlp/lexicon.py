@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from pipelines.errors import InputError
-from pipelines.paths import DATA_DIR
+from nlp.errors import InputError
+from nlp.paths import DATA_DIR
 
 from .normalize import normalize, stem, tokenize
 

@@ -18,8 +18,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from pipelines.errors import InputError
-from pipelines.paths import DATA_DIR
+from nlp.errors import InputError
+from nlp.paths import DATA_DIR
 
 SLANG_FILE = DATA_DIR / "slang_id.tsv"
 

@@ -21,7 +21,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.errors import InputError, SuaraError
+from nlp.errors import InputError, SuaraError
 
 LABELS = ("positive", "neutral", "negative")
 DEFAULT_MODEL = "mdhugol/indonesia-bert-sentiment-classification"

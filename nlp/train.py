@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from pipelines.errors import InputError, SuaraError
+from nlp.errors import InputError, SuaraError
 
 from .evaluate import metrics, read_labelled
 from .sentiment import LABELS

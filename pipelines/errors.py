@@ -5,16 +5,9 @@ library callers (notebooks) get a normal exception with the same message.
 """
 
 
-class SuaraError(Exception):
-    """A problem the user can fix: bad input, bad config, an unreachable service."""
+from nlp.errors import InputError, SuaraError
 
-    exit_code = 1
-
-
-class InputError(SuaraError):
-    """Malformed file, payload, config or argument."""
-
-    exit_code = 2
+__all__ = ["SuaraError", "InputError", "CrawlError"]
 
 
 class CrawlError(SuaraError):

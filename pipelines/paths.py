@@ -10,8 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# The project is installed editable (`pip install -e .`), so data/ sits beside the packages.
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+from nlp.paths import DATA_DIR  # noqa: F401  (one definition, in the library layer)
 
 
 def output_dir() -> Path:
