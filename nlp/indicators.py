@@ -81,6 +81,7 @@ class Rule:
     within: int
     source: str  # the rule as written, for audits and error messages
     where: str  # e.g. "indicators.penanggapan.complaint[3]"
+    unless: str = ""  # drop the hit when this indicator has a complaint in the text (codebook rule 5)
 
 
 @dataclass
@@ -129,7 +130,7 @@ _MATCHING_KEYS = {
     "within": int,
 }
 _INDICATOR_KEYS = {"name": str, "definition": str, "mention": list, "complaint": list, "praise": list, "exclude": list}
-_RULE_KEYS = {"phrase": str, "near": list, "within": int, "ordered": bool, "negation": str}
+_RULE_KEYS = {"phrase": str, "near": list, "within": int, "ordered": bool, "negation": str, "unless": str}
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table", bool: "true or false"}
 
 
@@ -356,11 +357,15 @@ def _compile_rule(
     negation = item.get("negation", default_negation)
     if negation not in NEGATION_POLICIES:
         raise InputError(f"{path}: {where}.negation: expected one of {', '.join(NEGATION_POLICIES)}, got {negation!r}")
+    unless = item.get("unless", "")
+    if unless and unless not in INDICATORS:
+        raise InputError(f"{path}: {where}.unless: unknown indicator {unless!r} (known: {', '.join(INDICATORS)})")
     if "phrase" in item:
         for k in ("within", "ordered"):
             if k in item:
                 raise InputError(f"{path}: {where}.{k}: only applies to 'near' rules")
-        return [Rule(indicator, signal, negation, (compiler.trie(item["phrase"], where),), 0, item["phrase"], where)]
+        return [Rule(indicator, signal, negation, (compiler.trie(item["phrase"], where),), 0, item["phrase"], where,
+                     unless)]
     terms = _string_list(path, f"{where}.near", item["near"])
     if not 2 <= len(terms) <= 4:
         raise InputError(f"{path}: {where}.near: expected 2 to 4 terms, got {len(terms)}")
@@ -371,7 +376,7 @@ def _compile_rule(
     source = f"{' ... '.join(terms)} (within {within}{'' if item.get('ordered', True) else ', any order'})"
     # An unordered rule is the union of its orderings: matching stays a simple left-to-right scan.
     orders = [tuple(tries)] if item.get("ordered", True) else list(itertools.permutations(tries))
-    return [Rule(indicator, signal, negation, order, within, source, where) for order in orders]
+    return [Rule(indicator, signal, negation, order, within, source, where, unless) for order in orders]
 
 
 def _first_index(rules: list[Rule]) -> dict[str, list[int]]:
@@ -532,6 +537,10 @@ class IndicatorTagger:
                 for h in hits
                 if not any(b.rule.indicator == h.rule.indicator and b.start < h.end and h.lo < b.end for b in blocked)
             ]
+        if any(h.rule.unless for h in hits):
+            # "error" with its symptom stated ("tidak bisa login, error") is coded by the symptom.
+            complaints = {h.rule.indicator for h in hits if h.signal == "complaint"}
+            hits = [h for h in hits if h.rule.unless not in complaints]
         return self._matches(doc, hits)
 
     def _find(self, doc: _Doc, rules: list[Rule], first: dict[str, list[int]]) -> list[_Hit]:
@@ -573,6 +582,9 @@ class IndicatorTagger:
             else:
                 return None
         hit = _Hit(rule, pos, end, frozenset(matched), rule.signal)
+        # A rule that spells out its own negator ("tidak bisa masuk") is not flipped by a second one.
+        if any(doc.forms[p] & self.taxonomy.negators for p in matched):
+            return hit
         hit.neg = self._negation(doc, hit)
         if hit.neg is not None:
             if rule.negation == "drop":

@@ -411,7 +411,7 @@ def test_tag_indicators_incremental_and_idempotent(astore, tmp_path):
     got = {(r.mention_id, r.indicator): r for r in df.itertuples()}
     assert set(got) == {(1, "kemudahan_akses"), (1, "keterhubungan"), (3, "penanggapan")}
     assert got[(3, "penanggapan")].signal == "complaint" and got[(3, "penanggapan")].evidence == "tidak ditanggapi"
-    assert (df.source == "playstore").all() and df.taxonomy.str.startswith("2025").all()
+    assert (df.source == "playstore").all() and df.taxonomy.str.startswith("2026").all()
     with astore.engine.connect() as conn:
         tagged = {r.mention_id: r.n_indicators for r in conn.execute(select(indicator_tagging))}
     assert tagged == {1: 2, 2: 0, 3: 1}  # the mention with no indicator is recorded as read
