@@ -536,6 +536,7 @@ def triangulate_cmd(
     scale: Annotated[Optional[str], typer.Option("--scale", help="Raw responses with ITEM=INDICATOR maps: answer scale MIN:MAX (default 1:5).")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: <output>/reports).")] = None,
     model: Annotated[Optional[str], typer.Option("--model", help="Sentiment model (default: the one that labelled most).")] = None,
+    basis: Annotated[str, typer.Option("--basis", help="Favourability from indicator polarity (default) or from review sentiment alone (earlier definition).")] = "polarity",
     db: DbOpt = None,
 ) -> None:
     """Compare the survey with what reviews say per indicator: triangulation.csv/.md and a dumbbell chart."""
@@ -546,7 +547,8 @@ def triangulate_cmd(
     survey_map = parse_mapping(mapping, scale)
     store = Store(db)
     try:
-        paths = write_triangulation(store, survey, out_dir or output_dir() / "reports", window, model, survey_map)
+        paths = write_triangulation(store, survey, out_dir or output_dir() / "reports", window, model, survey_map,
+                                    basis=basis)
     finally:
         store.close()
     for path in paths.values():

@@ -25,6 +25,7 @@ import pandas as pd
 from scipy.stats import norm
 from sqlalchemy import func, select
 
+from nlp.codebook import tag_polarity
 from nlp.indicators import INDICATORS  # the six, in the order reports list them
 
 from .errors import InputError, SuaraError
@@ -43,6 +44,7 @@ SENTIMENT_COLUMNS = [
 INDICATOR_COLUMNS = [
     "period", "indicator", "mentions", "complaints",
     "negative_share", "negative_share_low", "negative_share_high", "model",
+    "praise", "favourability", "favourability_low", "favourability_high", "negative_mentions",
 ]
 RESPONSIVENESS_COLUMNS = [
     "period", "source", "app", "reviews", "replied", "reply_rate", "median_reply_latency_days", "model",
@@ -275,7 +277,8 @@ def _sentiment(allm: pd.DataFrame, period: str, since, until, model: str | None)
 
 def _tags(store: Store) -> pd.DataFrame:
     with store.engine.connect() as conn:
-        t = pd.read_sql(select(indicators.c.mention_id, indicators.c.indicator, indicators.c.taxonomy), conn)
+        t = pd.read_sql(select(indicators.c.mention_id, indicators.c.indicator, indicators.c.taxonomy,
+                               indicators.c.signal), conn)
     # Tolerate display names ("kemudahan akses") written by other tools.
     t["indicator"] = [canonical_indicator(i) or str(i) for i in t["indicator"]]
     return t.drop_duplicates(["mention_id", "indicator"])
@@ -291,9 +294,13 @@ def indicators_by_period(store: Store, period: str = "month", since=None, until=
                          model: str | None = None) -> pd.DataFrame:
     """Mentions and complaints per period and indicator (columns: ``INDICATOR_COLUMNS``).
 
-    A complaint is a mention the model labelled negative that carries the indicator;
-    ``negative_share`` is complaints / labelled mentions carrying it, with its Wilson interval.
-    All six indicators appear in every period, with zero rows where nothing was tagged.
+    Each tagged, labelled mention has a polarity on the indicator (:func:`nlp.codebook.tag_polarity`):
+    the tag's own cue (complaint or praise), else the review's sentiment. ``complaints`` counts
+    polarity ``-``, ``praise`` polarity ``+``; ``negative_share`` is complaints / labelled
+    mentions carrying the indicator and ``favourability`` = 1 - negative_share, each with a 95%
+    Wilson interval. ``negative_mentions`` keeps the earlier measure for comparison: mentions
+    whose review sentiment is negative, whatever the indicator's polarity. All six indicators
+    appear in every period, with zero rows where nothing was tagged.
     """
     check_period(period)
     model = choose_model(store, model)
@@ -307,14 +314,22 @@ def _indicators(allm: pd.DataFrame, tags: pd.DataFrame, period: str, since, unti
         return pd.DataFrame(columns=INDICATOR_COLUMNS)
     df = _flags(df).assign(_p=_periods(df["time"], period))
     df["_lab"] = df["_pos"] + df["_neu"] + df["_neg"]
-    tagged = tags.merge(df[["id", "_p", "_neg", "_lab"]], left_on="mention_id", right_on="id")
+    tagged = tags.merge(df[["id", "_p", "_neg", "_lab", "label"]], left_on="mention_id", right_on="id")
+    pol = pd.Series([tag_polarity(s, lbl) for s, lbl in zip(tagged["signal"], tagged["label"])], index=tagged.index,
+                    dtype=object)
+    tagged["_complaint"] = ((pol == "-") & (tagged["_lab"] > 0)).astype(int)
+    tagged["_praise"] = ((pol == "+") & (tagged["_lab"] > 0)).astype(int)
     agg = tagged.groupby(["_p", "indicator"]).agg(
-        mentions=("id", "size"), complaints=("_neg", "sum"), _labelled=("_lab", "sum"),
+        mentions=("id", "size"), complaints=("_complaint", "sum"), praise=("_praise", "sum"),
+        negative_mentions=("_neg", "sum"), _labelled=("_lab", "sum"),
     )
     # All six always appear (a silent indicator is a finding too), then any a custom taxonomy adds.
     keys = [(i,) for i in indicator_order(set(INDICATORS) | set(tags["indicator"]))]
-    out = _grid(agg, _calendar(period, *rng), keys, ["indicator"], ["mentions", "complaints", "_labelled"], period)
+    out = _grid(agg, _calendar(period, *rng), keys, ["indicator"],
+                ["mentions", "complaints", "praise", "negative_mentions", "_labelled"], period)
     _shares(out, "complaints", out["_labelled"])
+    out["favourability"] = 1 - out["negative_share"]
+    out["favourability_low"], out["favourability_high"] = 1 - out["negative_share_high"], 1 - out["negative_share_low"]
     out["model"] = model or ""
     return out[INDICATOR_COLUMNS]
 

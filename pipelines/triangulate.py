@@ -30,6 +30,8 @@ import pandas as pd
 from scipy import stats
 from sqlalchemy import select
 
+from nlp.codebook import tag_polarity
+
 from .errors import InputError, SuaraError
 from .outputs import write_csv
 from .store import Store, indicators, mentions, sentiments
@@ -49,6 +51,8 @@ VERDICT_WORDS = {
 CUTOFFS = (0.5, 0.7)
 # Fewer labelled mentions than this and the review side's interval is too wide to judge.
 MIN_MENTIONS = 30
+# How a tagged mention counts for or against its indicator (see review_side).
+BASES = ("polarity", "sentiment")
 # Spearman needs at least this many indicators with numbers on both sides (two points
 # always rank-correlate perfectly).
 MIN_RANK_POINTS = 3
@@ -70,6 +74,7 @@ TRIANGULATION_COLUMNS = [
     "review_mentions", "review_not_negative", "review_favourability", "review_low", "review_high",
     "review_verdict", "agreement", "note", "window_start", "window_end",
     "spearman_rho", "spearman_p", "spearman_n", "model",
+    "review_favourability_sentiment", "basis",
 ]
 
 
@@ -430,17 +435,27 @@ def parse_window(window) -> tuple[datetime | None, datetime | None]:
     return s, e
 
 
-def review_side(store: Store, window=None, model: str | None = None) -> pd.DataFrame:
-    """Per indicator: labelled mentions, those not negative, favourability and its Wilson interval."""
+def review_side(store: Store, window=None, model: str | None = None, basis: str = "polarity") -> pd.DataFrame:
+    """Per indicator: labelled mentions, those not unfavourable, favourability and its Wilson interval.
+
+    ``basis="polarity"`` (default): a tagged mention counts against an indicator when *that
+    indicator's* polarity is a complaint: the tag's own cue, else the review's sentiment
+    (:func:`nlp.codebook.tag_polarity`), so a review praising the app but saying the report was
+    never answered counts against penanggapan only. ``basis="sentiment"``: the earlier
+    definition, the review's sentiment alone (not negative = favourable); it is also returned
+    as ``review_favourability_sentiment`` for comparison.
+    """
+    if basis not in BASES:
+        raise InputError(f"unknown favourability basis {basis!r} (use {' or '.join(BASES)})")
     start, end = parse_window(window)
     with store.engine.connect() as conn:
         q = (
-            select(indicators.c.mention_id, indicators.c.indicator, sentiments.c.label,
+            select(indicators.c.mention_id, indicators.c.indicator, indicators.c.signal, sentiments.c.label,
                    mentions.c.created_at, mentions.c.fetched_at)
             .join(mentions, mentions.c.id == indicators.c.mention_id)
             .join(sentiments, (sentiments.c.mention_id == indicators.c.mention_id) & (sentiments.c.model == model))
         )
-        df = pd.read_sql(q, conn) if model else pd.DataFrame(columns=["mention_id", "indicator", "label",
+        df = pd.read_sql(q, conn) if model else pd.DataFrame(columns=["mention_id", "indicator", "signal", "label",
                                                                        "created_at", "fetched_at"])
     df["indicator"] = [canonical_indicator(i) or str(i) for i in df["indicator"]]
     df = df.drop_duplicates(["mention_id", "indicator"])
@@ -451,13 +466,19 @@ def review_side(store: Store, window=None, model: str | None = None) -> pd.DataF
     if end is not None:
         keep &= t < end + timedelta(days=1)
     df = df[keep]
+    polarity_ok = pd.Series([tag_polarity(s, lbl) != "-" for s, lbl in zip(df["signal"], df["label"])],
+                            index=df.index, dtype=bool)
+    sentiment_ok = df["label"] != "negative"
     rows = []
     for ind in INDICATORS:
-        g = df[df["indicator"] == ind]
-        n, ok = len(g), int((g["label"] != "negative").sum())
+        mine = df["indicator"] == ind
+        n = int(mine.sum())
+        ok = int((polarity_ok if basis == "polarity" else sentiment_ok)[mine].sum())
+        ok_sent = int(sentiment_ok[mine].sum())
         lo, hi = wilson(ok, n)
         rows.append(dict(indicator=ind, review_mentions=n, review_not_negative=ok,
-                         review_favourability=ok / n if n else math.nan, review_low=lo, review_high=hi))
+                         review_favourability=ok / n if n else math.nan, review_low=lo, review_high=hi,
+                         review_favourability_sentiment=ok_sent / n if n else math.nan, basis=basis))
     return pd.DataFrame(rows)
 
 
@@ -483,7 +504,8 @@ def rank_correlation(tri: pd.DataFrame, min_mentions: int = MIN_MENTIONS) -> dic
 
 
 def triangulate(store: Store, survey, window=None, model: str | None = None,
-                min_mentions: int = MIN_MENTIONS, cutoffs: tuple[float, float] = CUTOFFS) -> pd.DataFrame:
+                min_mentions: int = MIN_MENTIONS, cutoffs: tuple[float, float] = CUTOFFS,
+                basis: str = "polarity") -> pd.DataFrame:
     """Survey versus reviews, one row per indicator (columns: ``TRIANGULATION_COLUMNS``).
 
     ``survey`` is a :func:`load_survey` frame or a summary-file path. ``agreement`` is
@@ -495,7 +517,7 @@ def triangulate(store: Store, survey, window=None, model: str | None = None,
         survey = load_survey(survey, cutoffs=cutoffs)
     start, end = parse_window(window)
     model = choose_model(store, model)
-    rev = review_side(store, (start, end), model)
+    rev = review_side(store, (start, end), model, basis)
     surv = survey.set_index("indicator")
     rows = []
     for r in rev.to_dict("records"):
@@ -512,7 +534,7 @@ def triangulate(store: Store, survey, window=None, model: str | None = None,
             survey_verdict=_text(s["survey_verdict"]) if s is not None else "",
             survey_verdict_from=_text(s["verdict_from"]) if s is not None else "",
             **{k: r[k] for k in ("review_mentions", "review_not_negative", "review_favourability",
-                                 "review_low", "review_high")},
+                                 "review_low", "review_high", "review_favourability_sentiment", "basis")},
             review_verdict=rv or "",
             window_start=start.date().isoformat() if start else "",
             window_end=end.date().isoformat() if end else "",
@@ -628,7 +650,7 @@ def render_markdown(tri: pd.DataFrame, meta: dict, min_mentions: int = MIN_MENTI
 
 def write_triangulation(store: Store, survey, out_dir, window=None, model: str | None = None,
                         mapping=None, min_mentions: int = MIN_MENTIONS,
-                        cutoffs: tuple[float, float] = CUTOFFS) -> dict[str, Path]:
+                        cutoffs: tuple[float, float] = CUTOFFS, basis: str = "polarity") -> dict[str, Path]:
     """Write ``triangulation.csv``, ``triangulation.md`` and ``triangulation_dumbbell.png``.
 
     ``survey`` is a path (read with ``mapping`` if given) or a :func:`load_survey` frame.
@@ -640,7 +662,7 @@ def write_triangulation(store: Store, survey, out_dir, window=None, model: str |
     if store.count_mentions() == 0:
         raise SuaraError(f"the store {store.safe_url} has no mentions yet: crawl or import some first")
     model = choose_model(store, model)
-    tri = triangulate(store, survey, window, model, min_mentions, cutoffs)
+    tri = triangulate(store, survey, window, model, min_mentions, cutoffs, basis)
     out_dir = Path(out_dir)
     paths = {"triangulation": write_csv(tri.round(4), out_dir / "triangulation.csv")}
     start, end = parse_window(window)
@@ -648,6 +670,9 @@ def write_triangulation(store: Store, survey, out_dir, window=None, model: str |
         "survey": f"{survey.attrs.get('source', '(in memory)')} ({survey['format'].iloc[0]} format)"
         if len(survey) else "(empty)",
         "review window": f"{start.date() if start else 'first mention'} to {end.date() if end else 'last mention'}",
+        "favourability": ("share of tagged mentions whose indicator polarity is not a complaint "
+                          "(the tag's cue, else the review's sentiment)") if basis == "polarity"
+        else "share of tagged mentions whose review sentiment is not negative (earlier definition)",
     }
     meta.update(provenance(store, model))
     paths["markdown"] = out_dir / "triangulation.md"
