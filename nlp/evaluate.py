@@ -204,3 +204,142 @@ def per_class_frame(result: dict) -> pd.DataFrame:
 def confusion_frame(result: dict) -> pd.DataFrame:
     """Confusion matrix: rows = true label, columns = predicted label."""
     return pd.DataFrame(result["confusion"]).T.loc[list(LABELS), list(LABELS)]
+
+
+# ---- codebook-format files: sentiment, indicators with polarity, favourability ------------------
+
+
+def classify_with_ratings(clf, texts, ratings=None, batch_size: int = 32):
+    """``clf.classify``, passing star ratings to classifiers that use them (``uses_rating``)."""
+    if hasattr(clf, "batch_size"):
+        clf.batch_size = batch_size
+    if ratings is not None and getattr(clf, "uses_rating", False):
+        return clf.classify(texts, ratings=ratings)
+    return clf.classify(texts)
+
+
+def evaluate_codebook(path_or_df, model="auto", taxonomy=None, batch_size: int = 32) -> dict:
+    """Score the product on a hand-coded file in the codebook format (:func:`nlp.codebook.read_coded`).
+
+    Returns a dict of plain values and DataFrames:
+
+    * ``sentiment``: :func:`metrics` of the classifier (stars passed where it uses them) plus
+      ``negative_recall``; None when the file has no sentiment column.
+    * ``indicators``: per indicator and micro/macro: support, predicted, tp, fp, fn, precision,
+      recall, F1, and ``polarity_accuracy`` (polarity right on the indicators found that are in
+      the gold codes).
+    * ``favourability``: per indicator, the share of coded mentions that are not complaints from
+      the gold codes (``gold``) and from the product's tags and polarity (``product``), with
+      both counts and ``abs_error``.
+    * ``errors``: one row per review the product gets wrong in sentiment or indicators.
+    """
+    from .codebook import read_coded, tag_polarity
+    from .indicators import get_tagger
+    from .sentiment import load_classifier
+
+    df = path_or_df if isinstance(path_or_df, pd.DataFrame) else read_coded(path_or_df)
+    clf = load_classifier(model) if isinstance(model, str) else model
+    tagger = get_tagger(taxonomy)
+    texts = df["text"].tolist()
+    start = time.perf_counter()
+    preds = classify_with_ratings(clf, texts, df["rating"].tolist(), batch_size)
+    labels = [p.label for p in preds]
+    tags = [tagger.tag(t) for t in texts]
+    elapsed = time.perf_counter() - start
+    product = [{m.indicator: tag_polarity(m.signal, lbl) for m in ms} for ms, lbl in zip(tags, labels)]
+    evidence = ["; ".join(f"{m.indicator}: {m.evidence}" for m in ms) for ms in tags]
+    result = score_codebook(df, labels, product, evidence)
+    result.update(model=f"{clf.name}@{clf.version}", taxonomy=tagger.version,
+                  file="<DataFrame>" if isinstance(path_or_df, pd.DataFrame) else str(path_or_df),
+                  texts_per_s=len(df) / elapsed if elapsed > 0 else float("inf"))
+    return result
+
+
+def score_codebook(df: pd.DataFrame, labels, product, evidence=None) -> dict:
+    """Score predicted sentiment ``labels`` and indicator codes ``product`` (dicts key -> mark)
+    against a coded frame; the parts of :func:`evaluate_codebook`'s result, plus ``predictions``."""
+    from .codebook import INDICATOR_KEYS, format_codes
+
+    labels, product = list(labels), list(product)
+    evidence = list(evidence) if evidence is not None else [""] * len(df)
+    result: dict = {"n": len(df)}
+    has_sent = df["sentiment"].notna().all()
+    if has_sent:
+        m = metrics(df["sentiment"], labels)
+        m["negative_recall"] = m["per_class"]["negative"]["recall"]
+        result["sentiment"] = m
+    else:
+        result["sentiment"] = None
+    has_codes = df["codes"].notna().all()
+    rows, fav = [], []
+    if has_codes:
+        for key in INDICATOR_KEYS:
+            tp = fp = fn = pol_ok = 0
+            for gold, pred in zip(df["codes"], product):
+                if key in gold and key in pred:
+                    tp += 1
+                    pol_ok += gold[key] == pred[key]
+                elif key in pred:
+                    fp += 1
+                elif key in gold:
+                    fn += 1
+            rows.append(_prf_row(key, tp, fp, fn, pol_ok))
+            g = [c[key] for c in df["codes"] if key in c]
+            p = [c[key] for c in product if key in c]
+            fg = sum(v != "-" for v in g) / len(g) if g else float("nan")
+            fp_ = sum(v != "-" for v in p) / len(p) if p else float("nan")
+            fav.append(dict(indicator=key, gold_n=len(g), gold=fg, product_n=len(p), product=fp_,
+                            abs_error=abs(fg - fp_) if g and p else float("nan")))
+        per = pd.DataFrame(rows)
+        tp, fp, fn, ok = (int(per[c].sum()) for c in ("tp", "fp", "fn", "polarity_ok"))
+        micro = _prf_row("micro", tp, fp, fn, ok)
+        macro = dict(micro, indicator="macro", precision=per.precision.mean(), recall=per.recall.mean(),
+                     f1=per.f1.mean())
+        result["indicators"] = pd.concat([per, pd.DataFrame([micro, macro])], ignore_index=True)
+        result["favourability"] = pd.DataFrame(fav)
+    else:
+        result["indicators"] = None
+        result["favourability"] = None
+    wrong = []
+    for row, lbl, pred, ev in zip(df.itertuples(), labels, product, evidence):
+        sent_bad = has_sent and row.sentiment != lbl
+        ind_bad = has_codes and row.codes != pred
+        if sent_bad or ind_bad:
+            wrong.append(dict(line=row.line, id=row.id, rating=row.rating, text=row.text,
+                              gold_sentiment=row.sentiment or "", sentiment=lbl,
+                              gold_indicators=format_codes(row.codes) if has_codes else "",
+                              indicators=format_codes(pred), evidence=ev))
+    result["errors"] = pd.DataFrame(wrong, columns=["line", "id", "rating", "text", "gold_sentiment", "sentiment",
+                                                    "gold_indicators", "indicators", "evidence"])
+    result["predictions"] = pd.DataFrame({"id": df["id"].tolist(), "sentiment": labels, "codes": product})
+    return result
+
+
+def _prf_row(key, tp, fp, fn, pol_ok) -> dict:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return dict(indicator=key, support=tp + fn, predicted=tp + fp, tp=tp, fp=fp, fn=fn, precision=p, recall=r, f1=f,
+                polarity_ok=pol_ok, polarity_accuracy=pol_ok / tp if tp else float("nan"))
+
+
+def is_codebook_file(path) -> bool:
+    """True for a coded CSV (``text`` and ``indicators`` with ``key:polarity`` marks, or ``sentiment`` beside ``indicators``)."""
+    import csv as _csv
+
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = _csv.DictReader(fh)
+            header = {h.strip().lower() for h in reader.fieldnames or []}
+            if "text" not in header or "indicators" not in header:
+                return False
+            if "sentiment" in header:
+                return True
+            for i, row in enumerate(reader):
+                if ":" in (row.get("indicators") or row.get("Indicators") or ""):
+                    return True
+                if i > 200:
+                    break
+    except (OSError, UnicodeDecodeError, _csv.Error):
+        return False
+    return False

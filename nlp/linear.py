@@ -8,9 +8,9 @@ Two stages, so each is fitted on the data that can teach it:
    *star rating* stands in for a label (1-2 negative, 4-5 positive; weak labels that teach
    review vocabulary, such as "harus ke kantor" or polite complaints).
 2. **Star combiner** (store reviews): a small logistic regression on the text model's
-   log-probabilities and the star rating (one-hot), fitted on hand-coded reviews only, using
-   out-of-fold text probabilities so it learns how far to trust text and stars where they
-   disagree. Texts without a rating (news, social posts) or ``use_rating=False`` use stage 1.
+   log-probabilities and the star rating (one-hot), fitted on hand-coded reviews only. Those
+   reviews are kept out of the text model, so the combiner learns from out-of-sample text
+   probabilities how far to trust text and stars where they disagree. Texts without a rating (news, social posts) or ``use_rating=False`` use stage 1.
 
 The model file is a NumPy ``.npz`` (no pickle: loading a model cannot run code) holding the
 vocabularies, IDF weights, coefficients and a JSON header with its version, training data,
@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,10 @@ from .errors import InputError
 from .paths import DATA_DIR
 
 LABELS = ("positive", "neutral", "negative")
+# A polite question opening the text ("mau tanya", "maaf bertanya", "izin bertanya", "mohon info").
+_QUESTION = re.compile(
+    r"\s*(?:(?:mau|ingin|pengen|numpang|maaf|mohon|izin|ijin|permisi)[\s,]+(?:mau\s+|ingin\s+|ber)?tanya|bertanya|"
+    r"mohon\s+info(?:nya)?|minta\s+info(?:nya)?|apakah)\b", re.I)
 DEFAULT_LINEAR_MODEL = DATA_DIR / "models" / "sentiment_linear.npz"
 FORMAT = "suara-linear-sentiment/1"
 _WORD = dict(analyzer="word", ngram_range=(1, 2), min_df=2, max_features=60_000, token_pattern=r"(?u)\b\w+\b")
@@ -100,12 +105,15 @@ class LinearSentimentModel:
         return _softmax(x @ self.coef.T + self.intercept)
 
     def predict_proba(self, texts: list[str], ratings=None, use_rating: bool = True) -> np.ndarray:
-        p = self.text_proba(texts)
+        return self.combine(self.text_proba(texts), ratings, use_rating)
+
+    def combine(self, p: np.ndarray, ratings=None, use_rating: bool = True) -> np.ndarray:
+        """Text probabilities -> final ones, through the star combiner where a rating is known."""
         if not use_rating or ratings is None or self.star_coef is None:
             return p
-        rated = _has_star(ratings, len(texts))
+        rated = _has_star(ratings, len(p))
         if rated.any():
-            z = np.hstack([np.log(np.clip(p, 1e-6, 1)), _star_features(ratings, len(texts))])
+            z = np.hstack([np.log(np.clip(p, 1e-6, 1)), _star_features(ratings, len(p))])
             combined = _softmax(z @ self.star_coef.T + self.star_intercept)
             p = np.where(rated[:, None], combined, p)
         return p
@@ -202,6 +210,9 @@ def _full_rows(clf, coef, intercept):
     """Coefficients for all three labels, in LABELS order (a class absent from training gets -inf-ish)."""
     full = np.zeros((3, coef.shape[1]))
     full_b = np.full(3, -20.0)
+    if len(clf.classes_) == 2:  # scikit-learn keeps one row (the second class against the first)
+        coef = np.vstack([np.zeros_like(coef[0]), coef[0]])
+        intercept = np.array([0.0, intercept[0]])
     for row, cls in enumerate(clf.classes_):
         full[cls] = coef[row]
         full_b[cls] = intercept[row]
@@ -210,15 +221,15 @@ def _full_rows(clf, coef, intercept):
 
 def fit_linear(
     texts, labels, *, weights=None, coded_texts=(), coded_labels=(), coded_ratings=(),
-    c: float = 4.0, folds: int = 5, seed: int = 13, meta: dict | None = None,
+    c: float = 4.0, seed: int = 13, meta: dict | None = None,
 ) -> LinearSentimentModel:
     """Fit both stages.
 
     ``texts``/``labels``/``weights``: the text model's training rows (public sets, weak star
-    labels...). ``coded_*``: hand-coded reviews with their stars; they join the text model's
-    training rows (weight 1) and, when at least 30 have stars, fit the star combiner on
-    out-of-fold text probabilities (``folds``-fold), so the combiner never sees a text
-    probability made by a model that trained on that review.
+    labels). ``coded_*``: hand-coded reviews with their stars; when at least 30 have stars they
+    fit the star combiner. They are kept out of the text model on purpose, so the text
+    probabilities the combiner learns from are always out-of-sample, as they are on new reviews
+    (callers must also keep them out of ``texts``: :func:`nlp.train.train_linear` does).
     """
     from sklearn.linear_model import LogisticRegression
 
@@ -228,38 +239,35 @@ def fit_linear(
     bad = [lbl for lbl in labels + coded_labels if lbl not in LABELS]
     if bad:
         raise InputError(f"unknown sentiment label {bad[0]!r} (use {', '.join(LABELS)})")
-    all_texts = texts + coded_texts
-    all_labels = labels + coded_labels
-    all_w = weights + [1.0] * len(coded_texts)
-    w, ch, coef, intercept = _fit_text(all_texts, all_labels, all_w, c, seed)
+    if not texts:
+        raise InputError("no training texts for the linear model")
+    w, ch, coef, intercept = _fit_text(texts, labels, weights, c, seed)
     model = LinearSentimentModel(
         word_vocab={k: int(v) for k, v in w.vocabulary_.items()}, word_idf=w.idf_,
         char_vocab={k: int(v) for k, v in ch.vocabulary_.items()}, char_idf=ch.idf_,
         coef=coef, intercept=intercept, meta=dict(meta or {}),
     )
-    rated = _has_star(coded_ratings, len(coded_texts)) if coded_texts else np.zeros(0, bool)
-    if rated.sum() >= 30:
-        idx = np.flatnonzero(rated)
-        oof = np.zeros((len(idx), 3))
-        order = np.random.default_rng(seed).permutation(len(idx))
-        for k in range(folds):
-            test = idx[order[k::folds]]
-            keep = np.setdiff1d(np.arange(len(coded_texts)), test)
-            fw, fc, fcoef, fb = _fit_text(texts + [coded_texts[i] for i in keep],
-                                          labels + [coded_labels[i] for i in keep],
-                                          weights + [1.0] * len(keep), c, seed)
-            fold_model = LinearSentimentModel(
-                {k2: int(v) for k2, v in fw.vocabulary_.items()}, fw.idf_,
-                {k2: int(v) for k2, v in fc.vocabulary_.items()}, fc.idf_, fcoef, fb)
-            pos = np.searchsorted(idx, test)
-            oof[pos] = fold_model.text_proba([coded_texts[i] for i in test])
-        z = np.hstack([np.log(np.clip(oof, 1e-6, 1)), _star_features([coded_ratings[i] for i in idx], len(idx))])
-        y = np.array([LABELS.index(coded_labels[i]) for i in idx])
-        comb = LogisticRegression(C=1.0, max_iter=2000, random_state=seed).fit(z, y)
-        model.star_coef, model.star_intercept = _full_rows(comb, comb.coef_, comb.intercept_)
-    model.meta.update(rows=len(all_texts), coded_rows=len(coded_texts), star_combiner=model.star_coef is not None,
+    fit_combiner(model, coded_texts, coded_labels, coded_ratings, seed)
+    model.meta.update(rows=len(texts), coded_rows=len(coded_texts), star_combiner=model.star_coef is not None,
                       trained=time.strftime("%Y%m%d"))
     return model
+
+
+def fit_combiner(model: LinearSentimentModel, texts, labels, ratings, seed: int = 13, min_rows: int = 30) -> bool:
+    """Fit (or refit) the star combiner on coded reviews that have stars; False when too few."""
+    from sklearn.linear_model import LogisticRegression
+
+    rated = _has_star(ratings, len(texts)) if len(texts) else np.zeros(0, bool)
+    if rated.sum() < min_rows:
+        model.star_coef = model.star_intercept = None
+        return False
+    idx = np.flatnonzero(rated)
+    p = model.text_proba([texts[i] for i in idx])
+    z = np.hstack([np.log(np.clip(p, 1e-6, 1)), _star_features([ratings[i] for i in idx], len(idx))])
+    y = np.array([LABELS.index(labels[i]) for i in idx])
+    comb = LogisticRegression(C=1.0, max_iter=2000, random_state=seed).fit(z, y)
+    model.star_coef, model.star_intercept = _full_rows(comb, comb.coef_, comb.intercept_)
+    return True
 
 
 def star_label(rating) -> str | None:
@@ -288,10 +296,15 @@ class LinearClassifier:
         self.model = LinearSentimentModel.load(self.path)
         self.use_rating = use_rating and self.model.star_coef is not None
         self.name = "linear+stars" if self.use_rating else "linear"
+        self._lexicon = None
 
     @property
     def version(self) -> str:
         return self.model.version
+
+    @property
+    def uses_rating(self) -> bool:
+        return self.use_rating
 
     @property
     def model_id(self) -> str:
@@ -303,12 +316,30 @@ class LinearClassifier:
         texts = ["" if t is None else str(t) for t in texts]
         if not texts:
             return []
-        p = self.model.predict_proba(texts, ratings, use_rating=self.use_rating)
+        p_text = self.model.text_proba(texts)
+        p = self.model.combine(p_text, ratings, use_rating=self.use_rating)
         out = []
-        for text, row in zip(texts, p):
-            if not text.strip():
+        for text, row, row_text in zip(texts, p, p_text):
+            if not text.strip() or self._no_stance(text, row_text):
                 out.append(Prediction("neutral", {"positive": 0.0, "neutral": 1.0, "negative": 0.0}))
                 continue
             probs = {lbl: float(row[i]) for i, lbl in enumerate(LABELS)}
             out.append(Prediction(max(probs, key=probs.get), probs))
         return out
+
+    def _no_stance(self, text: str, p_text: np.ndarray) -> bool:
+        """Codebook: neutral is a text with no evaluative stance, whatever the stars say.
+
+        Two such texts are recognised: a polite question ("maaf bertanya, apakah ...?") and a
+        text with no evaluative word in the lexicon on which the text model is unsure (below
+        0.5 for every class, e.g. a stray word). A star rating never turns these into a verdict.
+        """
+        if _QUESTION.match(text) and text.rstrip().endswith("?") and "!" not in text:
+            return True
+        if p_text.max() >= 0.5:
+            return False
+        if self._lexicon is None:
+            from .lexicon import LexiconClassifier
+
+            self._lexicon = LexiconClassifier()
+        return not self._lexicon.explain(text)

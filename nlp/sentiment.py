@@ -271,19 +271,28 @@ def _model_version(folder: Path | None, model) -> str:
 # ---- factory -------------------------------------------------------------------------------------
 
 
-def load_classifier(spec: str | Path | None = "auto", *, labels=None, batch_size: int = 32, device=None):
-    """A classifier from a spec: ``auto`` | ``lexicon`` | ``indobert`` | a folder | a hub id.
+def load_classifier(spec: str | Path | None = "auto", *, labels=None, batch_size: int = 32, device=None,
+                    text_only: bool = False):
+    """A classifier from a spec: ``auto`` | ``linear`` | ``lexicon`` | ``indobert`` | a folder | a hub id.
 
-    ``lexicon`` may also be given as a path to a lexicon ``.tsv``. ``auto`` tries IndoBERT
-    (``$SUARA_SENTIMENT_MODEL`` or the default checkpoint) and falls back to the lexicon with a
-    :class:`FallbackWarning` naming the model that ran.
+    ``linear`` is the shipped TF-IDF + logistic-regression model (``data/models``), which uses a
+    store review's star rating beside its text unless ``text_only``; a ``.npz`` path loads
+    another one (``suara train --kind linear``). ``lexicon`` may also be given as a path to a
+    lexicon ``.tsv``. ``auto`` tries IndoBERT (``$SUARA_SENTIMENT_MODEL`` or the default
+    checkpoint) and falls back to the offline default (the linear model, or the lexicon when no
+    linear model is installed) with a :class:`FallbackWarning` naming the model that ran.
     """
     from .lexicon import LexiconClassifier
+    from .linear import DEFAULT_LINEAR_MODEL, LinearClassifier
 
     spec = str(spec or "auto").strip()
     kw = dict(labels=labels, batch_size=batch_size, device=device)
     if spec == "lexicon":
         return LexiconClassifier()
+    if spec == "linear":
+        return LinearClassifier(DEFAULT_LINEAR_MODEL, use_rating=not text_only)
+    if spec.endswith(".npz"):
+        return LinearClassifier(Path(spec).expanduser(), use_rating=not text_only)
     if spec.endswith(".tsv") and Path(spec).is_file():
         return LexiconClassifier(spec)
     if spec in ("indobert", "auto"):
@@ -293,9 +302,14 @@ def load_classifier(spec: str | Path | None = "auto", *, labels=None, batch_size
         try:
             return TransformerClassifier(target, **kw)
         except SuaraError as exc:
-            clf = LexiconClassifier()
+            if DEFAULT_LINEAR_MODEL.is_file():
+                clf = LinearClassifier(DEFAULT_LINEAR_MODEL, use_rating=not text_only)
+                what = "offline linear model"
+            else:
+                clf = LexiconClassifier()
+                what = "offline lexicon"
             clf.fallback_reason = str(exc)
-            msg = f"{exc}. Ran the offline lexicon ({clf.model_id}) instead of IndoBERT"
+            msg = f"{exc}. Ran the {what} ({clf.model_id}) instead of IndoBERT"
             warnings.warn(msg, FallbackWarning, stacklevel=2)
             return clf
     path = Path(spec).expanduser()
@@ -304,5 +318,6 @@ def load_classifier(spec: str | Path | None = "auto", *, labels=None, batch_size
     if "/" in spec and not spec.startswith((".", "/", "~")) and spec.count("/") == 1:
         return TransformerClassifier(spec, **kw)
     raise InputError(
-        f"unknown model {spec!r}: use auto, lexicon, indobert, a model folder, or a hub id like owner/name"
+        f"unknown model {spec!r}: use auto, linear, lexicon, indobert, a .npz linear model, a model folder, "
+        "or a hub id like owner/name"
     )

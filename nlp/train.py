@@ -154,3 +154,184 @@ def train(
     }
     (out / "suara_training.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return summary
+
+
+# ---- the offline linear model (TF-IDF + logistic regression, star combiner) ----------------------
+
+# Attribution the model file carries for the public sets it may be trained on.
+ATTRIBUTION = {
+    "smsa": "SmSA (IndoNLU; Wilie et al., AACL 2020), CC-BY-SA 4.0",
+    "nusax": "NusaX-Senti Indonesian (IndoNLP; Winata et al., EACL 2023), CC-BY-SA 4.0",
+}
+
+
+def _attribution(path: Path) -> str:
+    low = str(path).lower()
+    for key, text in ATTRIBUTION.items():
+        if key in low:
+            return text
+    return ""
+
+
+def read_review_export(path) -> list[tuple[str, float]]:
+    """(text, stars) from a store-review export: google-play-scraper columns (content, score) or text, rating."""
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"cannot read review export {path}: {exc}") from exc
+    cols = {c.lower(): c for c in df.columns}
+    text_c = cols.get("content") or cols.get("text")
+    star_c = cols.get("score") or cols.get("rating")
+    if not text_c or not star_c:
+        raise InputError(f"{path}: a review export needs content/text and score/rating columns "
+                         f"(found: {', '.join(df.columns)})")
+    out = []
+    for i, (t, s) in enumerate(zip(df[text_c], df[star_c]), start=2):
+        if not s.strip():
+            continue
+        try:
+            out.append((t, float(s)))
+        except ValueError:
+            raise InputError(f"{path}:{i}: {star_c}: not a number: {s!r}") from None
+    return out
+
+
+def _label(path) -> str:
+    """A data file's name with its folder ("smsa/train.tsv"): enough to cite, no local paths."""
+    path = Path(path)
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+
+
+def _key(text: str) -> str:
+    return " ".join(str(text).lower().split())
+
+
+def linear_training_data(public=(), coded=(), reviews=(), weak_weight: float = 0.5) -> dict:
+    """Load everything :func:`train_linear` needs, keeping coded reviews out of the text model's rows."""
+    from .codebook import read_coded
+    from .linear import star_label
+
+    texts, labels, weights, sources = [], [], [], []
+    for path in public:
+        df = read_labelled(path)
+        texts += df["text"].tolist()
+        labels += df["label"].tolist()
+        weights += [1.0] * len(df)
+        sources.append(dict(file=_label(path), rows=len(df), kind="labelled", attribution=_attribution(Path(path))))
+    coded_frames = []
+    for path in coded:
+        df = read_coded(path)
+        if df["sentiment"].isna().any():
+            raise InputError(f"{path}: has no sentiment column; the linear model needs coded sentiment")
+        coded_frames.append(df)
+        sources.append(dict(file=_label(path), rows=len(df), kind="coded reviews (star combiner)"))
+    import pandas as pd
+
+    coded_df = (pd.concat(coded_frames, ignore_index=True) if coded_frames
+                else pd.DataFrame(columns=["id", "text", "rating", "sentiment", "codes", "line"]))
+    held = {_key(t) for t in coded_df["text"]}
+    for path in reviews:
+        rows = read_review_export(path)
+        kept = 0
+        for text, stars in rows:
+            lbl = star_label(stars)
+            # A coded review must never be a text-model row: the combiner relies on it.
+            if lbl and text.strip() and _key(text) not in held:
+                texts.append(text)
+                labels.append(lbl)
+                weights.append(weak_weight)
+                kept += 1
+        sources.append(dict(file=_label(path), rows=kept, kind=f"store reviews, star labels (weight {weak_weight:g})"))
+    return dict(texts=texts, labels=labels, weights=weights, coded=coded_df, sources=sources)
+
+
+def train_linear(out, public=(), coded=(), reviews=(), *, weak_weight: float = 0.5, c: float = 4.0,
+                 seed: int = 13, progress: Callable[[str], None] | None = None) -> dict:
+    """Train the offline linear sentiment model and save it to ``out`` (a ``.npz`` file).
+
+    ``public``: labelled CSV/TSV sets (SmSA, NusaX); ``coded``: codebook-format coded reviews
+    (they fit the star combiner); ``reviews``: store-review exports whose stars give weak labels.
+    The file records its training data, licences and version, never the texts.
+    """
+    from .linear import fit_linear
+
+    say = progress or (lambda msg: None)
+    data = linear_training_data(public, coded, reviews, weak_weight)
+    say(f"text model: {len(data['texts']):,} rows; star combiner: {len(data['coded'])} coded reviews")
+    start = time.time()
+    cd = data["coded"]
+    meta = dict(training_data=data["sources"], weak_weight=weak_weight, c=c, seed=seed,
+                licence="model trained on CC-BY-SA 4.0 data: share alike, attribute the datasets in training_data",
+                command="suara train --kind linear (docs/sentiment.md)")
+    model = fit_linear(data["texts"], data["labels"], weights=data["weights"], coded_texts=cd["text"].tolist(),
+                       coded_labels=cd["sentiment"].tolist(), coded_ratings=cd["rating"].tolist(), c=c, seed=seed,
+                       meta=meta)
+    path = model.save(out)
+    return dict(out=str(path), version=model.version, rows=len(data["texts"]), coded=len(cd),
+                star_combiner=model.star_coef is not None, seconds=time.time() - start)
+
+
+def cross_validate_linear(public=(), coded=(), reviews=(), *, folds: int = 5, weak_weight: float = 0.5,
+                          c: float = 4.0, seed: int = 13, taxonomy=None,
+                          progress: Callable[[str], None] | None = None):
+    """Honest K-fold figures on the coded reviews: one row per fold, then ``pooled``.
+
+    Folds are fixed by a hash of each review's id (:func:`nlp.codebook.fold_of`). The text model
+    never sees a coded review (see :func:`fit_linear`), so it is trained once; per fold the star
+    combiner is fitted on the other folds and the whole product (sentiment, indicators with
+    polarity, favourability) is scored on the held-out fold with :func:`nlp.evaluate.evaluate_codebook`.
+    Columns: fold, n, accuracy, macro_f1, negative_recall, star_accuracy, indicator_micro_f1,
+    polarity_accuracy, max_favourability_error (indicators with >= 15 coded mentions).
+    """
+    import copy
+    import tempfile
+
+    import pandas as pd
+
+    from .codebook import fold_of
+    from .evaluate import evaluate_codebook, score_codebook
+    from .linear import LinearClassifier, fit_combiner, fit_linear, star_label
+
+    say = progress or (lambda msg: None)
+    data = linear_training_data(public, coded, reviews, weak_weight)
+    cd = data["coded"].copy()
+    if len(cd) < folds * 10:
+        raise InputError(f"too few coded reviews for {folds}-fold cross-validation ({len(cd)})")
+    cd["fold"] = [fold_of(i, folds) for i in cd["id"]]
+    say(f"text model: {len(data['texts']):,} rows (trained once: coded reviews are never text-model rows)")
+    base = fit_linear(data["texts"], data["labels"], weights=data["weights"], c=c, seed=seed)
+    rows, preds = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(folds):
+            train, test = cd[cd["fold"] != k], cd[cd["fold"] == k]
+            model = copy.copy(base)
+            fit_combiner(model, train["text"].tolist(), train["sentiment"].tolist(), train["rating"].tolist(), seed)
+            path = model.save(Path(tmp) / f"fold{k}.npz")
+            res = evaluate_codebook(test.reset_index(drop=True), LinearClassifier(path), taxonomy)
+            rows.append(_fold_row(str(k), test, res, star_label))
+            preds.append((test, res))
+            say(f"fold {k}: n={len(test)} accuracy {rows[-1]['accuracy']:.3f} macro-F1 {rows[-1]['macro_f1']:.3f}")
+    # Pooled: every review scored once, by the fold model that did not see it.
+    allt = pd.concat([t for t, _ in preds], ignore_index=True)
+    allp = pd.concat([r["predictions"] for _, r in preds], ignore_index=True)
+    pooled = score_codebook(allt, allp["sentiment"], allp["codes"])
+    rows.append(_fold_row("pooled", allt, pooled, star_label))
+    out = pd.DataFrame(rows)
+    out.attrs["pooled"] = pooled
+    return out
+
+
+def _fold_row(name, test, res, star_label) -> dict:
+    s = res["sentiment"]
+    ind = res["indicators"].set_index("indicator")
+    fav = res["favourability"]
+    big = fav[fav["gold_n"] >= 15]
+    stars = metrics(test["sentiment"], [star_label(x) or "neutral" for x in test["rating"]])
+    return dict(fold=name, n=len(test), accuracy=s["accuracy"], macro_f1=s["macro_f1"],
+                negative_recall=s["negative_recall"], star_accuracy=stars["accuracy"], star_macro_f1=stars["macro_f1"],
+                indicator_micro_f1=float(ind.loc["micro", "f1"]),
+                polarity_accuracy=float(ind.loc["micro", "polarity_accuracy"]),
+                max_favourability_error=float(big["abs_error"].max()) if len(big) else float("nan"))

@@ -61,6 +61,7 @@ def analyze_sentiment(
     ``reanalyze`` relabels everything. Each chunk of ``chunk_size`` mentions is classified and then
     committed in one transaction. ``progress(done, total)`` is called after each chunk.
     """
+    from nlp.evaluate import classify_with_ratings
     from nlp.sentiment import load_classifier
 
     if batch_size < 1 or chunk_size < 1:
@@ -81,7 +82,8 @@ def analyze_sentiment(
             rows = store.pending_sentiments(model_id, chunk_size, after_id=last_id, before=before)
             if not rows:
                 break
-            preds = clf.classify([mention_text(r["title"], r["text"]) for r in rows])
+            preds = classify_with_ratings(clf, [mention_text(r["title"], r["text"]) for r in rows],
+                                          [r["rating"] for r in rows], batch_size)
             now = utcnow()
             store.save_sentiments(
                 [

@@ -289,15 +289,16 @@ def sources_cmd(config: ConfigOpt = None) -> None:
 # ---- understand: sentiment -----------------------------------------------------------------------
 ModelOpt = Annotated[
     str,
-    typer.Option("--model", help="auto (IndoBERT, else lexicon), lexicon, indobert, a model folder PATH, or a hub id."),
+    typer.Option("--model", help="auto (IndoBERT, else the offline linear model), linear, lexicon, indobert, a .npz linear model, a model folder PATH, or a hub id."),
 ]
+TextOnlyOpt = Annotated[bool, typer.Option("--text-only", help="Linear model: ignore star ratings, read the text alone.")]
 LabelsOpt = Annotated[
     Optional[str],
     typer.Option("--labels", help="Model output order for checkpoints labelled LABEL_0.., e.g. positive,neutral,negative."),
 ]
 
 
-def _load_model(model: str, labels: Optional[str], batch_size: int):
+def _load_model(model: str, labels: Optional[str], batch_size: int, text_only: bool = False):
     """load_classifier, with auto's fallback warning printed as one line."""
     import warnings
 
@@ -305,7 +306,7 @@ def _load_model(model: str, labels: Optional[str], batch_size: int):
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FallbackWarning)
-        clf = load_classifier(model, labels=labels, batch_size=batch_size)
+        clf = load_classifier(model, labels=labels, batch_size=batch_size, text_only=text_only)
     for w in caught:
         console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
     return clf
@@ -320,6 +321,7 @@ def analyze_cmd(
     labels: LabelsOpt = None,
     indicators: Annotated[bool, typer.Option("--indicators/--no-indicators",
                                              help="Also tag the six indicators (as `suara tag`).")] = True,
+    text_only: TextOnlyOpt = False,
     db: DbOpt = None,
 ) -> None:
     """Label every mention not yet labelled by the model, then tag indicators (resumable: commits chunk by chunk)."""
@@ -328,7 +330,7 @@ def analyze_cmd(
     from .analysis import analyze_sentiment
     from .store import Store
 
-    clf = _load_model(model, labels, batch_size)
+    clf = _load_model(model, labels, batch_size, text_only)
     store = Store(db)
     with Progress(
         TextColumn("[bold]analyze[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -365,15 +367,26 @@ def evaluate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 32,
     labels: LabelsOpt = None,
+    text_only: TextOnlyOpt = False,
+    errors: Annotated[bool, typer.Option("--errors", help="Codebook files: list the reviews it gets wrong.")] = False,
+    taxonomy: Annotated[Optional[Path], typer.Option("--taxonomy", help="Codebook files: indicator taxonomy TOML.")] = None,
 ) -> None:
-    """Accuracy, macro-F1, per-class precision/recall/F1 and confusion matrix on a labelled file."""
+    """Accuracy, macro-F1, per-class precision/recall/F1 and confusion matrix on a labelled file.
+
+    A hand-coded file in the codebook format (text, rating, sentiment, indicators as key:polarity)
+    is scored whole: sentiment (stars passed to models that use them), indicators with polarity,
+    and favourability per indicator from the codes beside the product's.
+    """
     import json
 
     from rich.table import Table
 
-    from nlp.evaluate import evaluate
+    from nlp.evaluate import evaluate, is_codebook_file
 
-    clf = _load_model(model, labels, batch_size)
+    clf = _load_model(model, labels, batch_size, text_only)
+    if is_codebook_file(file):
+        _print_codebook_evaluation(file, clf, taxonomy, batch_size, as_json, errors)
+        return
     res = evaluate(file, clf, text_col=text_col, label_col=label_col, batch_size=batch_size)
     if as_json:
         typer.echo(json.dumps(res, ensure_ascii=False, indent=2))
@@ -391,11 +404,66 @@ def evaluate_cmd(
     out.print(cm)
 
 
+def _print_codebook_evaluation(file, clf, taxonomy, batch_size, as_json, errors, sentiment: bool = True) -> None:
+    import json
+
+    from rich.table import Table
+
+    from nlp.evaluate import evaluate_codebook
+
+    res = evaluate_codebook(file, clf, taxonomy, batch_size)
+    if as_json:
+        doc = {k: v for k, v in res.items() if k not in ("indicators", "favourability", "errors")}
+        for k in ("indicators", "favourability"):
+            if res[k] is not None:
+                doc[k] = json.loads(res[k].round(4).to_json(orient="records"))
+        if errors:
+            doc["errors"] = json.loads(res["errors"].to_json(orient="records"))
+        typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    out.print(f"{file}: {res['n']} coded reviews; model {res['model']}, taxonomy {res['taxonomy']}",
+              highlight=False, soft_wrap=True)
+    s = res["sentiment"]
+    if sentiment and s is not None:
+        out.print(f"sentiment: accuracy {s['accuracy']:.4f}   macro-F1 {s['macro_f1']:.4f}   "
+                  f"negative recall {s['negative_recall']:.4f}", highlight=False)
+        cm = Table("true \\ predicted", *s["confusion"].keys(), title="sentiment confusion matrix")
+        for true, row in s["confusion"].items():
+            cm.add_row(true, *(str(v) for v in row.values()))
+        out.print(cm)
+    if res["indicators"] is not None:
+        t = Table(title="indicators (polarity accuracy: on indicators found that the codes also have)")
+        for col in ("indicator", "precision", "recall", "f1", "support", "tp", "fp", "fn", "polarity acc."):
+            t.add_column(col, justify="left" if col == "indicator" else "right")
+        for r in res["indicators"].itertuples():
+            pa = "–" if r.polarity_accuracy != r.polarity_accuracy else f"{r.polarity_accuracy:.3f}"
+            t.add_row(r.indicator, f"{r.precision:.3f}", f"{r.recall:.3f}", f"{r.f1:.3f}", str(r.support),
+                      str(r.tp), str(r.fp), str(r.fn), pa, end_section=r.indicator == "penanggapan")
+        out.print(t)
+        f = Table(title="favourability (share not a complaint): codes vs product")
+        for col in ("indicator", "coded n", "coded", "product n", "product", "abs error"):
+            f.add_column(col, justify="left" if col == "indicator" else "right")
+        fmt = lambda v: "–" if v != v else f"{v:.3f}"  # noqa: E731
+        for r in res["favourability"].itertuples():
+            f.add_row(r.indicator, str(r.gold_n), fmt(r.gold), str(r.product_n), fmt(r.product), fmt(r.abs_error))
+        out.print(f)
+    if errors:
+        for r in res["errors"].itertuples():
+            out.print(f"line {r.line} ({r.id}, {r.rating:g}★): sentiment {r.gold_sentiment or '-'} -> {r.sentiment}; "
+                      f"indicators [{r.gold_indicators}] -> [{r.indicators}] | {r.text} | {r.evidence}",
+                      highlight=False, soft_wrap=True, markup=False)
+
+
 @app.command("train")
 def train_cmd(
-    train_file: Annotated[Path, typer.Option("--train", help="Labelled training CSV/TSV.")],
-    valid_file: Annotated[Path, typer.Option("--valid", help="Labelled validation CSV/TSV (early stopping).")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder to save the best model in (loads with --model DIR).")],
+    train_file: Annotated[Optional[list[Path]], typer.Option("--train", help="Labelled training CSV/TSV (linear: repeat for several).")] = None,
+    out_path: Annotated[Optional[Path], typer.Option("--out", help="transformer: folder for the best model; linear: the .npz file (default data/models/sentiment_linear.npz).")] = None,
+    kind: Annotated[str, typer.Option("--kind", help="transformer (fine-tune an encoder) or linear (TF-IDF + logistic regression, offline).")] = "transformer",
+    valid_file: Annotated[Optional[Path], typer.Option("--valid", help="transformer: labelled validation CSV/TSV (early stopping).")] = None,
+    coded: Annotated[Optional[list[Path]], typer.Option("--coded", help="linear: hand-coded reviews in the codebook format (fit the star combiner; repeat).")] = None,
+    reviews: Annotated[Optional[list[Path]], typer.Option("--reviews", help="linear: store-review exports whose stars give weak labels (repeat).")] = None,
+    weak_weight: Annotated[float, typer.Option("--weak-weight", min=0.0, help="linear: weight of a star-labelled review.")] = 0.5,
+    cv: Annotated[int, typer.Option("--cv", min=0, help="linear: K-fold figures on the coded reviews instead of training (0 = train).")] = 0,
     base: Annotated[str, typer.Option("--base", help="Encoder to fine-tune: hub id or local folder.")] = "indobenchmark/indobert-base-p1",
     epochs: Annotated[int, typer.Option("--epochs", min=1)] = 3,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 16,
@@ -406,10 +474,17 @@ def train_cmd(
     text_col: Annotated[Optional[str], typer.Option("--text-col")] = None,
     label_col: Annotated[Optional[str], typer.Option("--label-col")] = None,
 ) -> None:
-    """Fine-tune an encoder for positive/neutral/negative with early stopping on validation macro-F1."""
+    """Train a sentiment model: fine-tune an encoder (--kind transformer) or the offline linear model (--kind linear)."""
+    if kind == "linear":
+        _train_linear(train_file or [], coded or [], reviews or [], out_path, weak_weight, cv, seed)
+        return
+    if kind != "transformer":
+        raise typer.BadParameter(f"unknown kind {kind!r} (use transformer or linear)", param_hint="--kind")
+    if not train_file or len(train_file) != 1 or valid_file is None or out_path is None:
+        raise typer.BadParameter("--kind transformer needs one --train file, --valid and --out")
     from nlp.train import train
 
-    res = train(train_file, valid_file, out_dir, base, epochs=epochs, batch_size=batch_size, lr=lr,
+    res = train(train_file[0], valid_file, out_path, base, epochs=epochs, batch_size=batch_size, lr=lr,
                 max_length=max_length, patience=patience, seed=seed, text_col=text_col, label_col=label_col,
                 progress=lambda msg: console.print(msg, highlight=False))
     out.print(
@@ -418,6 +493,41 @@ def train_cmd(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _train_linear(public, coded, reviews, out_path, weak_weight, cv, seed) -> None:
+    from nlp.linear import DEFAULT_LINEAR_MODEL
+    from nlp.train import cross_validate_linear, train_linear
+
+    say = lambda msg: console.print(msg, highlight=False, soft_wrap=True)  # noqa: E731
+    if not public and not reviews:
+        raise typer.BadParameter("--kind linear needs --train (labelled sets) and/or --reviews (star-labelled exports)")
+    if cv:
+        df = cross_validate_linear(public, coded, reviews, folds=cv, weak_weight=weak_weight, seed=seed, progress=say)
+        from rich.table import Table
+
+        t = Table(title=f"{cv}-fold cross-validation on {len(df.attrs['pooled']['predictions'])} coded reviews "
+                        "(text model never sees them; star combiner fitted on the other folds)")
+        cols = ["fold", "n", "accuracy", "macro_f1", "negative_recall", "star_accuracy", "star_macro_f1",
+                "indicator_micro_f1", "polarity_accuracy", "max_favourability_error"]
+        for col in cols:
+            t.add_column(col.replace("_", " "), justify="left" if col == "fold" else "right")
+        for r in df.to_dict("records"):
+            t.add_row(*(str(r[c]) if c in ("fold", "n") else ("–" if r[c] != r[c] else f"{r[c]:.3f}") for c in cols),
+                      end_section=r["fold"] == str(cv - 1))
+        out.print(t)
+        fav = df.attrs["pooled"]["favourability"]
+        out.print("pooled favourability (share not a complaint), codes vs product: " + "; ".join(
+            f"{r.indicator} {r.gold:.2f}/{r.product:.2f} (n={r.gold_n})" for r in fav.itertuples() if r.gold_n),
+            highlight=False, soft_wrap=True)
+        return
+    if not coded:
+        say("[yellow]warning:[/] no --coded reviews: the model reads text only (no star combiner)")
+    res = train_linear(out_path or DEFAULT_LINEAR_MODEL, public, coded, reviews, weak_weight=weak_weight, seed=seed,
+                       progress=say)
+    out.print(f"linear model {res['version']}: {res['rows']:,} text rows, {res['coded']} coded reviews, "
+              f"star combiner {'on' if res['star_combiner'] else 'off'}; saved to {res['out']} "
+              f"({res['seconds']:.0f} s; use --model {res['out']})", highlight=False, soft_wrap=True)
 
 
 # ---- understand: indicators ----------------------------------------------------------------------
@@ -433,14 +543,28 @@ def evaluate_indicators_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     errors: Annotated[bool, typer.Option("--errors", help="Also list the rows the tagger gets wrong.")] = False,
     taxonomy: TaxonomyOpt = None,
+    model: Annotated[str, typer.Option("--model", help="Codebook files: sentiment model for tags without a cue of their own.")] = "auto",
+    text_only: TextOnlyOpt = False,
 ) -> None:
-    """Per-indicator precision, recall and F1 of the indicator tagger on a labelled file."""
+    """Per-indicator precision, recall and F1 of the indicator tagger on a labelled file.
+
+    A codebook file (indicators as key:polarity) also gets polarity accuracy and favourability
+    per indicator, gold beside product; a tag without a cue takes its polarity from the review's
+    sentiment by --model.
+    """
     import json
 
     from rich.table import Table
 
+    from nlp.evaluate import is_codebook_file
     from nlp.indicators import evaluate_indicators, indicator_errors
 
+    if is_codebook_file(file):
+        if split:
+            raise typer.BadParameter("--split applies to the project's labelled sentences, not to codebook files")
+        _print_codebook_evaluation(file, _load_model(model, None, 32, text_only), taxonomy, 32, as_json, errors,
+                                   sentiment=False)
+        return
     df = evaluate_indicators(file, taxonomy, split)
     wrong = indicator_errors(file, taxonomy, split) if errors else None
     if as_json:

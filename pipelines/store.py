@@ -500,7 +500,7 @@ class Store:
         """Up to ``limit`` mentions (id > ``after_id``, by id) that ``model`` has not labelled as they are now."""
         join, cond = self._pending_sentiment_query(model, before)
         q = (
-            select(mentions.c.id, mentions.c.title, mentions.c.text, mentions.c.content_hash)
+            select(mentions.c.id, mentions.c.title, mentions.c.text, mentions.c.rating, mentions.c.content_hash)
             .select_from(join)
             .where(cond, mentions.c.id > after_id)
             .order_by(mentions.c.id)
