@@ -30,11 +30,12 @@ SOURCE = "instagram"
 
 
 def _is_instaloader(rec: dict) -> bool:
-    return {"id", "created_at", "text", "owner"} <= set(rec) and isinstance(rec.get("owner"), dict)
+    return {"id", "owner"} <= set(rec) and isinstance(rec.get("owner"), dict) and bool(
+        {"created_at", "text", "answers"} & set(rec))
 
 
 def _is_scraper(rec: dict) -> bool:
-    return {"postUrl", "id", "text", "timestamp"} <= set(rec)
+    return {"postUrl", "id"} <= set(rec)
 
 
 def shortcode(url: str | None) -> str | None:

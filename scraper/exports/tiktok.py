@@ -32,7 +32,7 @@ def _is_scrapper(rec: dict) -> bool:
 
 
 def _is_flat(rec: dict) -> bool:
-    return {"cid", "text"} <= set(rec) and bool({"createTime", "createTimeISO"} & set(rec))
+    return "cid" in rec and bool({"createTime", "createTimeISO", "diggCount", "videoWebUrl", "uniqueId"} & set(rec))
 
 
 def video_id(url: str | None) -> str | None:
@@ -86,7 +86,7 @@ def parse_flat(ctx: Context, units: list[tuple[str, dict]]) -> list[Item]:
         vid = video_id(ctx.text(rec, where, "videoWebUrl")) or ctx.text(rec, where, "aweme_id")
         uname = ctx.text(rec, where, "uniqueId")
         uid = ctx.text(rec, where, "uid")
-        when = "createTimeISO" if not _blankish(rec.get("createTimeISO")) else "createTime"
+        when = "createTimeISO" if not _blankish(rec.get("createTimeISO")) or "createTime" not in rec else "createTime"
         items.append(Item(
             source=SOURCE, source_id=cid, kind="reply" if parent else "comment",
             text=ctx.text(rec, where, "text", required=True), created_at=ctx.time(rec, where, when),

@@ -30,7 +30,9 @@ STATUS_URL = "https://x.com/i/status/{}"
 
 
 def _is_harvest(rec: dict) -> bool:
-    return {"id_str", "full_text", "created_at"} <= set(rec)
+    # Recognised by the id plus any other tweet-harvest column, so a file missing a required
+    # column is reported as that missing column, not as an unknown format.
+    return "id_str" in rec and bool({"full_text", "tweet_url", "conversation_id_str", "user_id_str"} & set(rec))
 
 
 def _is_api_page(rec: dict) -> bool:

@@ -26,7 +26,7 @@ SOURCE = "youtube"
 
 
 def _is_ycd(rec: dict) -> bool:
-    return {"cid", "text", "channel"} <= set(rec) and bool({"time_parsed", "time"} & set(rec))
+    return "cid" in rec and bool({"channel", "votes", "time_parsed", "heart"} & set(rec))
 
 
 def parse(ctx: Context, units: list[tuple[str, dict]]) -> list[Item]:
