@@ -285,3 +285,27 @@ def test_sources_config_imports_section(tmp_path):
                      ({"tz": "Mars/Olympus"}, "imports.tz"), ({"folder": []}, "imports.folder: unknown key")]:
         with pytest.raises(InputError, match=msg.replace("[", r"\[").replace("]", r"\]")):
             parse_sources({"contact": "a@b.id", "imports": bad}, tmp_path / "sources.toml")
+
+
+def test_social_sources_flow_through_analysis_trends_report_and_triangulation(store, tmp_path):
+    from pipelines.analysis import analyze_sentiment
+    from pipelines.tagging import tag_indicators
+    from pipelines.trends import sentiment_by_period, write_trends
+    from pipelines.triangulate import triangulate
+
+    for name, tz, *_ in CASES:
+        import_export(store, DATA / name, tz=tz, operators=OPS, label="Tangsel Smart City")
+    analyze_sentiment(store, model="lexicon")
+    tag_indicators(store)
+    sent = sentiment_by_period(store, period="month")
+    assert {"x", "instagram", "tiktok", "youtube"} <= set(sent["source"])
+    labelled = sent[["positive", "neutral", "negative"]].sum(axis=1).sum()
+    assert labelled == store.count_mentions() == sum(c[4] for c in CASES)
+    paths = write_trends(store, tmp_path / "reports", period="month")
+    html = paths["report"].read_text(encoding="utf-8")
+    for src in ("instagram", "tiktok", "youtube"):
+        assert src in html
+    resp = paths["responsiveness_by_period"].read_text(encoding="utf-8-sig")
+    assert "tiktok" in resp and "instagram" in resp
+    tri = triangulate(store, Path(__file__).parents[1] / "data" / "survey" / "tangsel_smart_city.csv")
+    assert tri["review_mentions"].sum() > 0  # indicator mentions from the social sources are counted
