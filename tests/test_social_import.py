@@ -309,3 +309,23 @@ def test_social_sources_flow_through_analysis_trends_report_and_triangulation(st
     assert "tiktok" in resp and "instagram" in resp
     tri = triangulate(store, Path(__file__).parents[1] / "data" / "survey" / "tangsel_smart_city.csv")
     assert tri["review_mentions"].sum() > 0  # indicator mentions from the social sources are counted
+
+
+def test_suara_run_imports_new_exports_from_the_configured_folder(db_url, tmp_path):
+    from pipelines.runner import run_once
+
+    inbox = tmp_path / "exports"
+    inbox.mkdir()
+    shutil.copy(DATA / "tiktok-scraper.json", inbox)
+    cfg = tmp_path / "sources.toml"
+    cfg.write_text('contact = "test@localhost"\n[analysis]\nmodel = "lexicon"\n'
+                   '[imports]\n[imports.operators]\ntiktok = ["tangselkota"]\n'
+                   '[[imports.folders]]\npath = "exports"\nlabel = "Tangsel Smart City"\n')
+    first = run_once(cfg, db_url, tmp_path / "r")
+    step = next(s for s in first.steps if s.step == "import")
+    assert first.ok and (step.status, step.new) == ("ok", 2) and "1 file(s) imported" in step.detail
+    (inbox / "broken.json").write_text('{"data": [')
+    second = run_once(cfg, db_url, tmp_path / "r")
+    step = next(s for s in second.steps if s.step == "import")
+    assert step.status == "failed" and step.detail.startswith("1 file(s) not imported") and "broken.json" in step.detail
+    assert not second.ok and (tmp_path / "r" / "responsiveness_by_period.csv").exists()
