@@ -124,28 +124,30 @@ def import_cmd(
     db: DbOpt = None,
 ) -> None:
     """Load an export file into the store (all rows or none); the format is detected from its columns."""
-    from .social_import import import_export, read_export
+    from .social_import import import_export
     from .sources import default_config_path, load_sources
     from .store import Store
 
-    fmt, _ = read_export(file, source, tz)
-    out.print(f"detected: {fmt.label} ({fmt.source})", highlight=False, soft_wrap=True)
     operators: dict[str, list[str]] = {}
     public: list[str] = []
     cfg_path = config or default_config_path()
-    if fmt.source != "playstore" and (config is not None or cfg_path.exists()):
+    if source != "playstore" and not app_id and (config is not None or cfg_path.exists()):
         imports = load_sources(cfg_path).imports
         if imports is not None:
             operators, public = {k: list(v) for k, v in imports.operators.items()}, list(imports.public_accounts)
-    if operator:
-        operators.setdefault(fmt.source, []).extend(operator)
+
+    def announce(fmt_label: str, fmt_source: str) -> None:
+        out.print(f"detected: {fmt_label} ({fmt_source})", highlight=False, soft_wrap=True)
+        if operator:  # --operator names accounts of the detected source; read before parsing
+            operators.setdefault(fmt_source, []).extend(operator)
+
     store = Store(db)
     try:
-        res = import_export(store, file, source=fmt.source, label=label, tz=tz, operators=operators,
-                            public_accounts=public, app_id=app_id, lang=lang, country=country)
+        res = import_export(store, file, source=source, label=label, tz=tz, operators=operators,
+                            public_accounts=public, app_id=app_id, lang=lang, country=country, announce=announce)
     finally:
         store.close()
-    if fmt.source == "playstore":
+    if res.source == "playstore":
         r = res.stored
         out.print(f"{file}: {r.seen} review(s): {r.new} new, {r.updated} updated, {r.unchanged} unchanged",
                   highlight=False, soft_wrap=True)

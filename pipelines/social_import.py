@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,14 +122,19 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def read_export(path: str | Path, source: str | None = None, tz: str = "UTC"):
-    """(format, items) of a social export, validated; raises InputError on the first problem."""
+def read_export(path: str | Path, source: str | None = None, tz: str = "UTC",
+                announce: Callable[[str, str], None] | None = None):
+    """(format, items) of a social export, validated; raises InputError on the first problem.
+
+    ``announce(label, source)`` is called with the detected format before parsing."""
     path = Path(path)
     check_zone(tz)
     if source is not None and source not in (*SOURCES, "playstore"):
         raise InputError(f"unknown source {source!r}; choose from {', '.join((*SOURCES, 'playstore'))}")
     loaded = load(path)
     fmt = detect(loaded, source)
+    if announce:
+        announce(fmt.label, fmt.source)
     if fmt.parse is None:
         return fmt, []
     items = fmt.parse(Context(path, tz), loaded.units)
@@ -159,10 +164,14 @@ def _earlier(a: tuple | None, b: tuple | None) -> tuple | None:
 def import_export(store: Store, path: str | Path, source: str | None = None, label: str | None = None,
                   tz: str = "UTC", operators: dict[str, Iterable[str]] | None = None,
                   public_accounts: Iterable[str] = (), app_id: str | None = None,
-                  lang: str | None = None, country: str | None = None) -> ImportResult:
-    """Import one export file (all of it or nothing) and return what happened."""
+                  lang: str | None = None, country: str | None = None,
+                  announce: Callable[[str, str], None] | None = None) -> ImportResult:
+    """Import one export file (all of it or nothing) and return what happened.
+
+    ``operators``: per source, the official accounts (handles or ids); ``announce`` receives
+    the detected format (the CLI prints it)."""
     path = Path(path)
-    fmt, items = read_export(path, source, tz)
+    fmt, items = read_export(path, source, tz, announce)
     ensure_tables(store)
     sha = file_sha256(path)
     if fmt.source == "playstore":

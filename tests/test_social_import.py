@@ -187,6 +187,9 @@ BAD = [
         {"id": "1", "created_at": 1709546400, "text": "a", "owner": {"id": "1", "username": "u"}},
         {"cid": "Ugx1", "text": "b", "channel": "UC1", "votes": "0", "time_parsed": 1.0}]),
      ["item 2", "youtube-comment-downloader JSON lines record", "began as Instaloader", "one format"]),
+    ("incomplete.json", json.dumps([
+        {"id": "1", "created_at": 1709546400, "text": "a", "owner": {"id": "1", "username": "u"}},
+        {"id": "2", "created_at": 1709546400, "text": "b"}]), ["item 2, field 'owner'"]),
     ("truncated.json", (DATA / "x-api-v2.json").read_text()[:700], ["not valid JSON (truncated?)", "line "]),
     ("missing.csv", "id_str,full_text,username\n1765,teks,u\n", ["row 1, field 'created_at': missing"]),
     ("badtime.jsonl", json.dumps({"cid": "Ugx1", "text": "b", "channel": "UC1", "votes": "0", "time": "kemarin",

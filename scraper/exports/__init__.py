@@ -310,8 +310,7 @@ def detect(loaded: Loaded, source: str | None = None) -> Format:
                 known = "; ".join(f"{f.label} ({f.source}: {f.keys})" for f in cands)
                 what = f"not a known {source} export" if source else "unknown export format"
                 raise InputError(f"{loaded.path}: {what}; found columns/keys: {found}. Known formats: {known}")
-            raise InputError(f"{loaded.path}: {where}: does not look like the {first.label} records before it "
-                             f"(keys: {', '.join(list(rec)[:12])}); a file must hold one format")
+            continue  # an incomplete record of the same format: its parser names the missing field
         if first is None:
             first = fmt
         elif fmt is not first:
