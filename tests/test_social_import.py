@@ -332,3 +332,14 @@ def test_suara_run_imports_new_exports_from_the_configured_folder(db_url, tmp_pa
     step = next(s for s in second.steps if s.step == "import")
     assert step.status == "failed" and step.detail.startswith("1 file(s) not imported") and "broken.json" in step.detail
     assert not second.ok and (tmp_path / "r" / "responsiveness_by_period.csv").exists()
+
+
+def test_semicolon_csv_as_excel_saves_it(store, tmp_path):
+    import csv as _csv
+
+    rows = list(_csv.reader((DATA / "tweet-harvest.csv").read_text().splitlines()))
+    p = tmp_path / "excel.csv"
+    with open(p, "w", newline="", encoding="utf-8-sig") as fh:
+        _csv.writer(fh, delimiter=";").writerows(rows)
+    r = import_export(store, p, operators=OPS)
+    assert (r.format, r.stored.new, r.operator_replies) == ("tweet-harvest CSV", 3, 1)

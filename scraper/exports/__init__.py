@@ -220,8 +220,12 @@ def load(path: str | Path) -> Loaded:
 
 
 def _load_csv(path: Path, text: str) -> Loaded:
+    # Excel in an Indonesian locale saves CSV with ';' (as tweet-harvest before 2.4.1 did): the
+    # header line, which holds no free text, says which separator the file uses.
+    head = text.lstrip().split("\n", 1)[0]
+    sep = max((",", ";", "\t"), key=head.count)
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
         rows = list(reader)
     except csv.Error as exc:
         raise InputError(f"{path}: not a readable CSV ({exc})") from None
