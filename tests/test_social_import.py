@@ -26,7 +26,7 @@ from pipelines.social_import import (
     threads_frame,
 )
 from pipelines.sources import parse_sources
-from pipelines.store import metadata
+from pipelines.store import Store, metadata
 from pipelines.trends import responsiveness_by_period
 
 DATA = Path(__file__).parent / "data" / "social"
@@ -68,8 +68,16 @@ def _all_cells(store) -> list[str]:
     return out
 
 
+@pytest.fixture
+def any_store(any_db_url):
+    s = Store(any_db_url)
+    yield s
+    s.close()
+
+
 @pytest.mark.parametrize("name,tz,label,source,n,reply", CASES, ids=[c[0].split("/")[-1] for c in CASES])
-def test_each_format_imports_idempotently_with_official_reply(store, name, tz, label, source, n, reply):
+def test_each_format_imports_idempotently_with_official_reply(any_store, name, tz, label, source, n, reply):
+    store = any_store
     first = import_export(store, DATA / name, tz=tz, operators=OPS, label="Tangsel Smart City")
     assert first.format == label and first.source == source
     assert (first.stored.new, first.stored.updated, first.operator_replies) == (n, 0, 1)
@@ -130,7 +138,8 @@ def test_tweet_harvest_27_iso_times_and_instaloader_xz_metadata(store, tmp_path)
     assert ig["url"].str.startswith("https://www.instagram.com/p/C4aBcDeFgHi/c/").all()
 
 
-def test_overlapping_exports_add_only_new_and_keep_replies(store, tmp_path):
+def test_overlapping_exports_add_only_new_and_keep_replies(any_store, tmp_path):
+    store = any_store
     lines = (DATA / "tweet-harvest.csv").read_text().splitlines(keepends=True)
     early = tmp_path / "early.csv"
     early.write_text(lines[0] + lines[1] + lines[3])  # a citizen post and another, no official reply yet
