@@ -103,6 +103,7 @@ def test_fields_threads_and_times(store):
     post = x.loc["1765000000000000001"]
     assert post["kind"] == "post" and post["created_at"] == datetime(2024, 3, 4, 2, 15)
     assert post["url"] == "https://x.com/i/status/1765000000000000001" and post["thumbs_up"] == 12
+    assert post["lang"] == "id"  # X's "in"
     # the official account itself is a public account: its handle stays; a private person's is masked
     assert "@tangselkota @[user] ada yg sama?" in post["text"]
     assert post["reply_text"].startswith("@[user] Mohon maaf")

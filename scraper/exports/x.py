@@ -29,6 +29,12 @@ SOURCE = "x"
 STATUS_URL = "https://x.com/i/status/{}"
 
 
+def _lang(code: str | None) -> str | None:
+    # X writes Indonesian as "in" (the pre-1989 ISO code); the store uses "id" like every other source.
+    code = (code or "").strip().lower()
+    return {"in": "id", "und": None, "": None}.get(code, code)
+
+
 def _is_harvest(rec: dict) -> bool:
     # Recognised by the id plus any other tweet-harvest column, so a file missing a required
     # column is reported as that missing column, not as an unknown format.
@@ -65,7 +71,7 @@ def parse_harvest(ctx: Context, units: list[tuple[str, dict]]) -> list[Item]:
             author_id=(uid or handle or "").strip() or None, author_names=names(uid, handle),
             parent_id=(conv if is_reply and conv != tid else None), thread_id=conv or tid,
             url=STATUS_URL.format(tid), thumbs_up=ctx.count(rec, where, "favorite_count"),
-            lang=ctx.text(rec, where, "lang"),
+            lang=_lang(ctx.text(rec, where, "lang")),
         ))
     return items
 
@@ -95,7 +101,7 @@ def _api_tweet(ctx: Context, where: str, t: dict, users: dict[str, str]) -> Item
         created_at=ctx.time(t, where, "created_at"), where=where,
         author_id=author, author_names=names(author, users.get(author or "")),
         parent_id=parent, thread_id=conv or tid, url=STATUS_URL.format(tid),
-        thumbs_up=ctx.count(metrics, where, "like_count"), lang=ctx.text(t, where, "lang"),
+        thumbs_up=ctx.count(metrics, where, "like_count"), lang=_lang(ctx.text(t, where, "lang")),
     )
 
 
