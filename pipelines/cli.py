@@ -115,8 +115,10 @@ def import_cmd(
                                                  "account collected (stored as the mentions' app; default: file name).")] = None,
     operator: Annotated[Optional[list[str]], typer.Option("--operator", help="Official account (handle or id) whose "
                                                           "replies count as the operator's reply; repeatable. Adds to "
-                                                          "[imports.operators] of the sources config.")] = None,
-    tz: Annotated[str, typer.Option("--tz", help="Zone of naive times in the file (gps writes local time).")] = "UTC",
+                                                          "the sources config's imports.operators.")] = None,
+    tz: Annotated[Optional[str], typer.Option("--tz", help="Zone of naive times in the file (gps and "
+                                                           "tiktok-comment-scrapper write local time; default: "
+                                                           "the sources config's imports.tz, else UTC).")] = None,
     lang: Annotated[Optional[str], typer.Option("--lang", help="Language the reviews were scraped with.")] = None,
     country: Annotated[Optional[str], typer.Option("--country", help="Country the reviews were scraped with.")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="Sources config for official accounts "
@@ -135,6 +137,7 @@ def import_cmd(
         imports = load_sources(cfg_path).imports
         if imports is not None:
             operators, public = {k: list(v) for k, v in imports.operators.items()}, list(imports.public_accounts)
+            tz = tz or imports.tz
 
     def announce(fmt_label: str, fmt_source: str) -> None:
         out.print(f"detected: {fmt_label} ({fmt_source})", highlight=False, soft_wrap=True)
@@ -143,7 +146,7 @@ def import_cmd(
 
     store = Store(db)
     try:
-        res = import_export(store, file, source=source, label=label, tz=tz, operators=operators,
+        res = import_export(store, file, source=source, label=label, tz=tz or "UTC", operators=operators,
                             public_accounts=public, app_id=app_id, lang=lang, country=country, announce=announce)
     finally:
         store.close()

@@ -353,3 +353,18 @@ def test_semicolon_csv_as_excel_saves_it(store, tmp_path):
         _csv.writer(fh, delimiter=";").writerows(rows)
     r = import_export(store, p, operators=OPS)
     assert (r.format, r.stored.new, r.operator_replies) == ("tweet-harvest CSV", 3, 1)
+
+
+def test_cli_takes_operators_and_zone_from_the_sources_config(db_url, tmp_path):
+    cfg = tmp_path / "sources.toml"
+    cfg.write_text('contact = "a@b.id"\n[imports]\ntz = "Asia/Jakarta"\n[imports.operators]\ntiktok = ["TangselKota"]\n')
+    res = CliRunner().invoke(cli, ["import", str(DATA / "tiktok-comment-scrapper.json"), "--config", str(cfg),
+                                   "--db", db_url])
+    assert res.exit_code == 0, res.output
+    assert "detected: tiktok-comment-scrapper JSON (tiktok)" in res.stdout and "1 official repl" in res.stdout
+    store = Store(db_url)
+    try:
+        df = store.mentions_df("tiktok").set_index("source_id")
+    finally:
+        store.close()
+    assert df.loc["7345100000000000001", "created_at"] == datetime(2024, 3, 12, 12, 5)  # 19:05 WIB
