@@ -106,24 +106,56 @@ def crawl_playstore_cmd(
 
 @app.command("import")
 def import_cmd(
-    file: Annotated[Path, typer.Argument(help="A google-play-scraper export (.csv or .json).")],
-    app_id: Annotated[str, typer.Option("--app", help="The app these reviews belong to.")],
-    tz: Annotated[str, typer.Option("--tz", help="Zone of naive times in the file (gps writes local time).")] = "UTC",
+    file: Annotated[Path, typer.Argument(help="An export file: google-play-scraper, tweet-harvest, X API v2, "
+                                              "Instaloader, Instagram/TikTok scraper, youtube-comment-downloader.")],
+    app_id: Annotated[Optional[str], typer.Option("--app", help="Play Store: the app these reviews belong to.")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="x, instagram, tiktok, youtube or playstore "
+                                                                   "(default: detect from the file's columns).")] = None,
+    label: Annotated[Optional[str], typer.Option("--query", "--account", help="Social exports: the search or "
+                                                 "account collected (stored as the mentions' app; default: file name).")] = None,
+    operator: Annotated[Optional[list[str]], typer.Option("--operator", help="Official account (handle or id) whose "
+                                                          "replies count as the operator's reply; repeatable. Adds to "
+                                                          "the sources config's imports.operators.")] = None,
+    tz: Annotated[Optional[str], typer.Option("--tz", help="Zone of naive times in the file (gps and "
+                                                           "tiktok-comment-scrapper write local time; default: "
+                                                           "the sources config's imports.tz, else UTC).")] = None,
     lang: Annotated[Optional[str], typer.Option("--lang", help="Language the reviews were scraped with.")] = None,
     country: Annotated[Optional[str], typer.Option("--country", help="Country the reviews were scraped with.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Sources config for official accounts "
+                                                   "(default: $SUARA_CONFIG or data/sources.toml).")] = None,
     db: DbOpt = None,
 ) -> None:
-    """Load Play Store reviews exported earlier by google-play-scraper (all rows or none)."""
-    from .importer import import_reviews
+    """Load an export file into the store (all rows or none); the format is detected from its columns."""
+    from .social_import import import_export
+    from .sources import default_config_path, load_sources
     from .store import Store
+
+    operators: dict[str, list[str]] = {}
+    public: list[str] = []
+    cfg_path = config or default_config_path()
+    if source != "playstore" and not app_id and (config is not None or cfg_path.exists()):
+        imports = load_sources(cfg_path).imports
+        if imports is not None:
+            operators, public = {k: list(v) for k, v in imports.operators.items()}, list(imports.public_accounts)
+            tz = tz or imports.tz
+
+    def announce(fmt_label: str, fmt_source: str) -> None:
+        out.print(f"detected: {fmt_label} ({fmt_source})", highlight=False, soft_wrap=True)
+        if operator:  # --operator names accounts of the detected source; read before parsing
+            operators.setdefault(fmt_source, []).extend(operator)
 
     store = Store(db)
     try:
-        res = import_reviews(store, file, app_id, tz=tz, lang=lang, country=country)
+        res = import_export(store, file, source=source, label=label, tz=tz or "UTC", operators=operators,
+                            public_accounts=public, app_id=app_id, lang=lang, country=country, announce=announce)
     finally:
         store.close()
-    out.print(f"{file}: {res.seen} review(s): {res.new} new, {res.updated} updated, {res.unchanged} unchanged",
-              highlight=False, soft_wrap=True)
+    if res.source == "playstore":
+        r = res.stored
+        out.print(f"{file}: {r.seen} review(s): {r.new} new, {r.updated} updated, {r.unchanged} unchanged",
+                  highlight=False, soft_wrap=True)
+    else:
+        out.print(res.line(), highlight=False, soft_wrap=True)
 
 
 @app.command("export")

@@ -152,7 +152,31 @@ def crawl_steps(cfg: SourcesConfig, db: str, full: bool = False,
             plan.append((step, None))
             continue
         plan.append((step, spider(step, "youtube", **{kind: value})))
+    if cfg.imports is not None and cfg.imports.folders:
+        plan.append(import_step(cfg, db))
     return plan
+
+
+def import_step(cfg: SourcesConfig, db: str) -> tuple[StepResult, Callable[[], None]]:
+    """Import new export files from the folders in ``[imports]`` (skips files imported before)."""
+    step = StepResult("import", "exports", ", ".join(f.path.name for f in cfg.imports.folders))
+
+    def go() -> None:
+        from .social_import import import_paths
+
+        store = Store(db)
+        try:
+            results, errors = import_paths(store, cfg.imports)
+        finally:
+            store.close()
+        done = [r for r in results if not r.skipped]
+        step.new = sum(r.stored.new for r in done)
+        step.updated = sum(r.stored.updated for r in done)
+        step.seen = sum(r.stored.seen for r in done)
+        step.detail = f"{len(done)} file(s) imported, {len(results) - len(done)} already imported"
+        if errors:
+            raise SuaraError(f"{len(errors)} file(s) not imported: " + "; ".join(errors))
+    return step, go
 
 
 def run_once(

@@ -114,6 +114,7 @@ class SourcesConfig:
     survey: SurveyConfig | None = None
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     trends: TrendsConfig = field(default_factory=TrendsConfig)
+    imports: Any = None  # pipelines.social_import.ImportsConfig: export files to import on each run
 
     def to_discover(self) -> list[tuple[str, str, str]]:
         """(store, app name, search words) of the apps still without an id."""
@@ -180,7 +181,7 @@ def _tname(value: Any) -> str:
     )
 
 
-_TOP = {"contact", "playstore", "appstore", "news", "reddit", "youtube", "survey", "analysis", "trends"}
+_TOP = {"contact", "playstore", "appstore", "news", "reddit", "youtube", "survey", "analysis", "trends", "imports"}
 _LANG = r"[a-z]{2,3}"
 _COUNTRY = r"[a-z]{2}"
 
@@ -276,6 +277,11 @@ def parse_sources(data: dict, path: Path) -> SourcesConfig:
         if period not in PERIODS:
             c.fail("trends.period", f"must be one of {', '.join(PERIODS)}, got {period!r}")
         cfg.trends = TrendsConfig(period)
+
+    if "imports" in data:
+        from .social_import import parse_imports
+
+        cfg.imports = parse_imports(data["imports"], path, DATA_DIR.parent)
     return cfg
 
 
@@ -319,6 +325,8 @@ def sources_table(cfg: SourcesConfig):
         t.add_row("youtube", q, "search")
     for v in cfg.youtube.video_ids:
         t.add_row("youtube", "video", v)
+    for f in (cfg.imports.folders if cfg.imports else []):
+        t.add_row("import", str(f.path), ", ".join(x for x in (f.source, f.label) if x) or "detect")
     if cfg.survey:
         t.add_row("survey", str(cfg.survey.file), cfg.survey.window or "")
     t.add_row("analysis", "model", cfg.analysis.model)

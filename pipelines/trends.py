@@ -338,8 +338,9 @@ def responsiveness_by_period(store: Store, period: str = "month", since=None, un
                              model: str | None = None) -> pd.DataFrame:
     """Developer/operator replies to reviews per period and source/app (``RESPONSIVENESS_COLUMNS``).
 
-    Only mentions of kind ``review`` count (articles and posts cannot be answered in
-    place). A review is replied when it has reply text or a reply time; it is counted in
+    Only mentions of kind ``review`` count, and the posts, comments and replies of the social
+    sources (X, Instagram, TikTok, YouTube), which the official account answers in place
+    (articles and Reddit posts cannot be answered there). A review is replied when it has reply text or a reply time; it is counted in
     the period it was written. Latency is reply time minus review time in days; a reply
     dated before its review (the review was edited after the answer) has no meaningful
     latency and is left out of the median. ``model`` only records provenance here.
@@ -349,8 +350,13 @@ def responsiveness_by_period(store: Store, period: str = "month", since=None, un
     return _responsiveness(_load(store, model), period, since, until, model)
 
 
+# Social sources where the official account answers in place (the import records its replies).
+SOCIAL_ANSWERABLE = ("x", "instagram", "tiktok", "youtube")
+
+
 def _responsiveness(allm: pd.DataFrame, period: str, since, until, model: str | None) -> pd.DataFrame:
-    allm = allm[allm["kind"] == "review"]
+    allm = allm[(allm["kind"] == "review") | (allm["source"].isin(SOCIAL_ANSWERABLE)
+                                               & allm["kind"].isin(["post", "comment", "reply"]))]
     df = _window(allm, since, until)
     rng = _range(df, since, until)
     if rng is None or allm.empty:
