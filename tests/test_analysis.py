@@ -115,10 +115,13 @@ def test_cli_analyze(store, db_url):
     assert "labelled 7 of 7" in r.stdout and "texts/s" in r.stdout
     assert "indicators: tagged 7 mention(s)" in r.stdout  # analyze also tags, once
     assert len(store.table("indicator_tagging")) == 7
-    r = runner.invoke(app, ["analyze", "--db", db_url])  # auto: no hub here -> lexicon, with a warning
+    r = runner.invoke(app, ["analyze", "--db", db_url])  # auto: no hub here -> the offline linear model, warned
     assert r.exit_code == 0, r.output
-    assert "warning:" in r.stderr and "--model PATH" in r.stderr and "labelled 0 of 0" in r.stdout
+    assert "warning:" in r.stderr and "--model PATH" in r.stderr and "offline linear model" in r.stderr
+    assert "linear+stars@" in r.stdout and "labelled 7 of 7" in r.stdout  # a model of its own: its own labels
     assert "indicators: tagged 0 mention(s)" in r.stdout
+    r = runner.invoke(app, ["analyze", "--db", db_url])
+    assert "labelled 0 of 0" in r.stdout
     r = runner.invoke(app, ["analyze", "--model", "indobert", "--db", db_url])
     assert r.exit_code == 1 and r.stderr.startswith("error:") and "--model PATH" in r.stderr
     r = runner.invoke(app, ["analyze", "--model", "lexicon", "--batch-size", "0", "--db", db_url])
