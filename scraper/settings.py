@@ -91,6 +91,7 @@ SUARA_ALLOW_HOSTS = os.environ.get("SUARA_ALLOW_HOSTS", "")
 DOWNLOADER_MIDDLEWARES.update({
     "scraper.urlguard.PublicURLMiddleware": 50,  # before robots.txt: a refused host gets no request at all
     "scraper.tls.TLSFailureMiddleware": 560,  # sees exceptions before the retry middleware (550)
+    "scraper.tls.SecretHeadersMiddleware": 590,  # after redirects (600 builds them): no key leaves its host
 })
 # Only http(s): a link to file:// or data: must never put local content into the store.
 DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}

@@ -110,8 +110,9 @@ class VerifyingContextFactory(_BaseFactory):
 
     def creatorForNetloc(self, hostname: bytes, port: int):
         host = hostname.decode("ascii")
-        options = optionsForClientTLS(hostname=host, trustRoot=self.trust,
-                                      extraCertificateOptions=self._get_cert_options_kwargs())
+        kwargs = getattr(self, "_get_cert_options_kwargs", None)  # Scrapy >= 2.14: ciphers, TLS versions
+        extra = kwargs() if kwargs else {"method": self._ssl_method}
+        options = optionsForClientTLS(hostname=host, trustRoot=self.trust, extraCertificateOptions=extra)
         return _RecordingCreator(options, f"{host}:{port}")
 
 
@@ -211,3 +212,28 @@ class TLSFailureMiddleware:
             logger.error("TLS: %s refused: %s; nothing was sent to it or stored from it "
                          "(for a private CA set %s to its PEM bundle)", netloc, problem, CA_SETTING)
         raise TLSRefused(f"TLS: {netloc} refused: {problem}")
+
+
+# ---- secrets on redirects ----------------------------------------------------------------------------------
+
+#: Request headers that carry a credential (Scrapy itself only drops Authorization and Cookie).
+SECRET_HEADERS = ("X-Goog-Api-Key", "Authorization", "Cookie")
+
+
+class SecretHeadersMiddleware:
+    """Downloader middleware: a redirect to another host, or from https to http, loses the
+    credential headers, so ``YOUTUBE_API_KEY`` or a bearer token never follows a redirect away
+    from the service it was meant for."""
+
+    def process_request(self, request, spider=None):
+        chain = request.meta.get("redirect_urls")
+        if not chain:
+            return None
+        first, now = urlsplit(chain[0]), urlsplit(request.url)
+        if (now.scheme, now.netloc) == (first.scheme, first.netloc):
+            return None
+        for name in SECRET_HEADERS:
+            if name in request.headers:
+                del request.headers[name]
+                logger.warning("dropped the %s header on the redirect from %s to %s", name, first.netloc, now.netloc)
+        return None

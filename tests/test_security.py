@@ -117,6 +117,18 @@ def test_youtube_key_and_reddit_secret_never_reach_an_unverified_host(ca, db_url
                             "(for a private CA set SUARA_CA_BUNDLE to its PEM bundle)"], s.errors
 
 
+def test_api_key_does_not_follow_a_redirect_to_another_host(db_url, monkeypatch):
+    monkeypatch.setenv("YOUTUBE_API_KEY", "secret-youtube-key")
+    yt, elsewhere = FakeYouTube(), FakeYouTube()
+    with serve(yt) as ybase, serve(elsewhere) as other:
+        yt.inject(Fault(status=302, path="/youtube/v3/search", headers={"Location": other + "/youtube/v3/search?q=x"}))
+        run_spider("youtube", db=db_url, settings_overrides={**FAST_SETTINGS, "SUARA_YOUTUBE_URL": ybase},
+                   query="Tangsel Smart City")
+    assert yt.requests[0].headers.get("x-goog-api-key") == "secret-youtube-key"
+    assert [r.path for r in elsewhere.requests] == ["/youtube/v3/search"]  # the redirect was followed ...
+    assert all("x-goog-api-key" not in r.headers for r in elsewhere.requests)  # ... without the key
+
+
 def test_bad_ca_bundle_is_one_input_error_before_any_request(tmp_path, db_url, monkeypatch):
     junk = tmp_path / "junk.pem"
     junk.write_text("not a certificate\n")
@@ -241,6 +253,7 @@ def test_news_refuses_file_and_private_links_unless_allowed(tmp_path, db_url, mo
         s2 = crawl(SUARA_ALLOW_HOSTS="127.0.0.1")
         assert s2.ok, s2.errors
         assert other.articles[1]["path"] in [r.path for r in other.requests]
+        assert "/x" in [r.path for r in other.requests]  # the redirect is followed once allowed: only the guard stopped it
         assert store.count_mentions("news") == 2 and "RAHASIA" not in " ".join(store.mentions_df("news").text)
     store.close()
 
@@ -323,8 +336,7 @@ def test_planted_symlinks_cannot_redirect_report_outputs(store, tmp_path):
     assert victim.read_text() == "keep me"
     for key in ("report", "sentiment_chart", "sentiment_by_period"):
         assert not paths[key].is_symlink() and paths[key].stat().st_size > 0
-    assert not list(out.glob(".*.tmp.*")) and not [p for p in out.iterdir() if p.name.endswith(".tmp")
-                                                   and not p.is_symlink()]
+    assert [p.name for p in out.iterdir() if p.name.startswith(".") and not p.is_symlink()] == []  # no temp left
 
 
 def test_atomic_file_keeps_the_old_file_on_error_and_names_a_folder_target(tmp_path):
