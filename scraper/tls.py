@@ -171,7 +171,7 @@ def tls_problem(exc: BaseException, host: str = "", port: int | None = None) -> 
     seen = 0
     while exc is not None and seen < 8:
         values += [exc] + [getattr(r, "value", r) for r in (getattr(exc, "reasons", None) or [])]
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+        exc, seen = exc.__cause__, seen + 1
     for v in values:
         if isinstance(v, ssl.SSLError):
             return tls_reason(v)
