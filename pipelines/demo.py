@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .paths import DATA_DIR, output_dir
 from .runner import RunSummary, run_once
+from .safefile import write_text
 
 DEMO_NEWS_QUERY = "Tangsel Smart City"
 
@@ -76,7 +77,7 @@ def run_demo(out: str | Path | None = None, on_step=None) -> tuple[RunSummary, d
 
     play, apple, news = FakePlayStore.from_samples(), FakeAppStore(), FakeNews()
     config = out / "demo_sources.toml"
-    config.write_text(demo_config(play.apps, apple.apps), encoding="utf-8")
+    write_text(config, demo_config(play.apps, apple.apps))
     db = f"sqlite:///{out / 'suara.db'}"
     with ExitStack() as stack:
         urls = {name: stack.enter_context(serve(fake)) for name, fake in

@@ -7,11 +7,10 @@ Indonesian text correctly and a review that starts with ``=HYPERLINK(...)`` stay
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 import pandas as pd
 
-from .errors import SuaraError
+from .safefile import atomic_file
 
 # OWASP's list: a cell starting with one of these may be run as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -41,20 +40,6 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     column, so the file stays one clean table.
     """
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise SuaraError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    os.close(fd)
-    try:
-        safe_frame(df).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-        # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_file(path) as fh:
+        safe_frame(df).to_csv(fh, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return path

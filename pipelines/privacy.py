@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from .paths import config_dir
 
@@ -51,3 +53,38 @@ def pseudonymise(source: str, author: str | None) -> str | None:
     key = _load_secret(str(secret_path()))
     digest = hmac.new(key, f"{source}\x00{author}".encode("utf-8"), hashlib.sha256).hexdigest()
     return digest[:24]
+
+
+# ---- user names in URLs -----------------------------------------------------------------------------
+
+# Reddit permalinks of posts in a user's profile ("subreddit" u_<name>), /user/<name> and /u/<name> pages.
+_REDDIT_HOST = re.compile(r"^(?:[\w-]+\.)*reddit\.com$", re.I)
+_REDDIT_USER_COMMENTS = re.compile(r"^/(?:r/u_[^/]+|u(?:ser)?/[^/]+)(/comments/.*)$", re.I)
+_REDDIT_USER = re.compile(r"^/(r/u_|u/|user/)([^/]+)", re.I)
+
+
+def scrub_url(url: str | None, source: str = "reddit") -> str | None:
+    """``url`` without the user name Reddit puts in profile permalinks.
+
+    ``/r/u_<name>/comments/<id>/...`` and ``/user/<name>/comments/<id>/...`` become
+    ``/comments/<id>/...`` (Reddit serves the same post there); any other ``/user/<name>``,
+    ``/u/<name>`` or ``/r/u_<name>`` path gets the name replaced by its pseudonym (the same
+    keyed hash as the author). Other URLs are returned unchanged.
+    """
+    if not url or not isinstance(url, str):
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not _REDDIT_HOST.match(parts.hostname or ""):
+        return url
+    m = _REDDIT_USER_COMMENTS.match(parts.path)
+    if m:
+        path = m.group(1)
+    elif _REDDIT_USER.match(parts.path):
+        path = _REDDIT_USER.sub(lambda u: f"/{u.group(1)}{'~' + (pseudonymise(source, u.group(2)) or '')}", parts.path, count=1)
+    else:
+        return url
+    # A query or fragment may carry the name as well (?author=..., #name); they add nothing to the link.
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))

@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .safefile import atomic_file, write_text  # noqa: E402
 from .trends import DISPLAY  # noqa: E402
 
 _COLOURS = ["#1b6ca8", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d6a9f", "#30638e", "#a05195"]
@@ -41,8 +42,11 @@ def _legend(ax) -> None:
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        with atomic_file(path) as fh:
+            fig.savefig(fh, format=path.suffix.lstrip(".") or "png", dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -292,8 +296,6 @@ def write_trend_report(tables: dict[str, pd.DataFrame], out_dir, meta: dict, per
         sections.append((heading, f"{len(df)} rows, by {period}.", f"<details open><summary>show</summary>{body}</details>"))
     page = render_html("Suara: what citizens say, over time", meta, sections)
     path = out_dir / "report.html"
-    tmp = path.with_name(".report.html.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, page)
     paths["report"] = path
     return paths

@@ -115,11 +115,13 @@ def crawl_steps(cfg: SourcesConfig, db: str, full: bool = False,
             continue
 
         def go(step=step, app=app) -> None:
-            from scraper.playstore import crawl_playstore
+            from scraper.playstore import ClientConfig, crawl_playstore
+            from scraper.trust import ca_bundle
 
             store = Store(db)
             try:
-                r = crawl_playstore(store, app.id, lang=app.lang, country=app.country, full=full)
+                r = crawl_playstore(store, app.id, lang=app.lang, country=app.country, full=full,
+                                    config=ClientConfig.from_env(ca_bundle=ca_bundle(config=cfg.path)))
             finally:
                 store.close()
             step.new, step.updated, step.seen = r.new, r.updated, r.seen

@@ -27,7 +27,7 @@ from scrapy import signals
 from scrapy.exceptions import DropItem
 
 from .errors import SuaraError
-from .privacy import pseudonymise
+from .privacy import pseudonymise, scrub_url
 from .store import MENTION_FIELDS, Store, UpsertResult, content_hash, to_utc, utcnow
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,8 @@ def _spider(pipeline) -> Any:
 
 
 def _where(item) -> str:
-    return item.get("url") or "(no url)"
+    # Logged before the pseudonymising pipeline runs: no user name from a profile permalink.
+    return scrub_url(item.get("url"), str(item.get("source") or "")) or "(no url)"
 
 
 # ---- validate -----------------------------------------------------------------------------------
@@ -189,6 +190,8 @@ class PseudonymisePipeline:
     def process_item(self, item, spider=None):
         author = item.pop("author", None) if "author" in item else None
         item["author_key"] = pseudonymise(item["source"], author)
+        if item.get("url"):
+            item["url"] = scrub_url(item["url"], item["source"])
         return item
 
 

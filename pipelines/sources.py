@@ -115,6 +115,7 @@ class SourcesConfig:
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     trends: TrendsConfig = field(default_factory=TrendsConfig)
     imports: Any = None  # pipelines.social_import.ImportsConfig: export files to import on each run
+    ca_bundle: str | None = None  # PEM bundle of a private CA (see scraper/trust.py)
 
     def to_discover(self) -> list[tuple[str, str, str]]:
         """(store, app name, search words) of the apps still without an id."""
@@ -181,7 +182,8 @@ def _tname(value: Any) -> str:
     )
 
 
-_TOP = {"contact", "playstore", "appstore", "news", "reddit", "youtube", "survey", "analysis", "trends", "imports"}
+_TOP = {"contact", "playstore", "appstore", "news", "reddit", "youtube", "survey", "analysis", "trends", "imports",
+        "ca_bundle"}
 _LANG = r"[a-z]{2,3}"
 _COUNTRY = r"[a-z]{2}"
 
@@ -204,6 +206,7 @@ def parse_sources(data: dict, path: Path) -> SourcesConfig:
     contact = c.string(data, "", "contact", required=True,
                        hint="an e-mail address or URL where site owners can reach whoever runs Suara")
     cfg = SourcesConfig(path=path, contact=contact)
+    cfg.ca_bundle = c.string(data, "", "ca_bundle") or None
 
     for i, e in enumerate(c.entries(data, "playstore")):
         key = f"playstore[{i}]"

@@ -34,6 +34,7 @@ from nlp.codebook import tag_polarity
 
 from .errors import InputError, SuaraError
 from .outputs import write_csv
+from .safefile import write_text
 from .store import Store, indicators, mentions, sentiments
 from .trends import DISPLAY, INDICATORS, canonical_indicator, choose_model, parse_date, provenance, wilson
 
@@ -676,9 +677,7 @@ def write_triangulation(store: Store, survey, out_dir, window=None, model: str |
     }
     meta.update(provenance(store, model))
     paths["markdown"] = out_dir / "triangulation.md"
-    tmp = out_dir / ".triangulation.md.tmp"
-    tmp.write_text(render_markdown(tri, meta, min_mentions, cutoffs), encoding="utf-8")
-    tmp.replace(paths["markdown"])
+    write_text(paths["markdown"], render_markdown(tri, meta, min_mentions, cutoffs))
     from .report import plot_dumbbell
 
     paths["chart"] = plot_dumbbell(tri, out_dir / "triangulation_dumbbell.png")

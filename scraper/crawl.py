@@ -178,6 +178,9 @@ def run_spider(
     check = getattr(cls, "check_args", None)
     if check:
         check(**args)
+    from scraper.trust import CA_SETTING, ca_bundle
+
+    ca_bundle(settings.get(CA_SETTING), settings.get("SUARA_CONFIG") or None)  # a bad bundle: one line, before any request
     if isolate is None:
         isolate = _reactor_used() or threading.current_thread() is not threading.main_thread()
     if isolate:

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pandas as pd
 import requests
@@ -45,6 +45,7 @@ from pipelines import __version__
 from pipelines.errors import CrawlError, InputError
 from pipelines.privacy import pseudonymise
 from pipelines.store import Store, UpsertResult, content_hash, mentions, utcnow
+from scraper.trust import ca_bundle, tls_reason
 
 # Importing google_play_scraper replaced the process-wide HTTPS context factory with one that
 # checks no certificate (google_play_scraper/utils/request.py). Put the verifying default back.
@@ -90,6 +91,7 @@ class ClientConfig:
     wait_min: float = 2.0  # backoff multiplier: the n-th retry waits up to wait_min * 2**(n-1) ...
     wait_max: float = 60.0  # ... capped here (full jitter: a random wait in [0, cap])
     delay: float = 0.0  # pause between pages
+    ca_bundle: str | None = None  # PEM bundle of trusted CAs; None: $SUARA_CA_BUNDLE, config, certifi
 
     @classmethod
     def from_env(cls, **overrides) -> "ClientConfig":
@@ -334,6 +336,7 @@ class PlayStoreClient:
         self.session.headers["User-Agent"] = f"suara/{__version__} (+research; python-requests)"
         self.on_retry = on_retry
         self.requests = 0  # HTTP requests sent, retries included
+        self.verify = self.config.ca_bundle or ca_bundle()
 
     def close(self) -> None:
         self.session.close()
@@ -351,9 +354,14 @@ class PlayStoreClient:
     def _send(self, method: str, url: str, **kw) -> requests.Response:
         self.requests += 1
         try:
-            resp = self.session.request(method, url, timeout=self.config.timeout, **kw)
+            # verify= per request: a path here is not overridden by $REQUESTS_CA_BUNDLE.
+            resp = self.session.request(method, url, timeout=self.config.timeout, verify=self.verify, **kw)
         except requests.Timeout:
             raise _Transient(f"no answer within {self.config.timeout:g}s") from None
+        except requests.exceptions.SSLError as exc:
+            # Before ConnectionError (its parent): a certificate does not get better on a retry.
+            raise _Fatal(f"TLS: {urlsplit(url).netloc} refused: {tls_reason(exc)} "
+                         f"(for a private CA set SUARA_CA_BUNDLE to its PEM bundle)") from None
         except requests.ConnectionError as exc:
             reason = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
             raise _Transient(f"connection failed: {reason.group(1) if reason else type(exc).__name__}") from None

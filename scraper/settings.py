@@ -12,6 +12,7 @@ a crawl can be pointed at a mirror or a local test server without code changes
 from __future__ import annotations
 
 import os
+import warnings
 
 BOT_NAME = "suara"
 SPIDER_MODULES = ["scraper.spiders"]
@@ -76,3 +77,23 @@ DOWNLOADER_MIDDLEWARES = {
 
 LOG_LEVEL = os.environ.get("SUARA_LOG_LEVEL", "INFO")
 FEED_EXPORT_ENCODING = "utf-8"
+
+# ---- TLS and what may be fetched (scraper/tls.py, scraper/urlguard.py) ---------------------------
+# Certificates and host names are verified against certifi's roots, or the PEM bundle named here
+# (or by `ca_bundle` in the sources config) for a private CA; nothing turns checking off.
+DOWNLOADER_CLIENTCONTEXTFACTORY = "scraper.tls.VerifyingContextFactory"
+DOWNLOAD_VERIFY_CERTIFICATES = True  # Scrapy's own switch: stays on should a Scrapy drop the factory setting
+warnings.filterwarnings("ignore", message="The 'DOWNLOADER_CLIENTCONTEXTFACTORY' setting is deprecated")
+SUARA_CA_BUNDLE = os.environ.get("SUARA_CA_BUNDLE", "")
+# Hosts, addresses or networks a spider that follows other people's links (news) may fetch even
+# though they are loopback/private (comma-separated; tests and the demo use 127.0.0.1).
+SUARA_ALLOW_HOSTS = os.environ.get("SUARA_ALLOW_HOSTS", "")
+DOWNLOADER_MIDDLEWARES.update({
+    "scraper.urlguard.PublicURLMiddleware": 50,  # before robots.txt: a refused host gets no request at all
+    "scraper.tls.TLSFailureMiddleware": 560,  # sees exceptions before the retry middleware (550)
+    "scraper.tls.SecretHeadersMiddleware": 590,  # after redirects (600 builds them): no key leaves its host
+})
+# Only http(s): a link to file:// or data: must never put local content into the store.
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
+# Log lines about items (dropped, scraped) without raw author names or profile permalinks.
+LOG_FORMATTER = "scraper.logformatter.PrivateLogFormatter"

@@ -102,6 +102,14 @@ class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request, client_address) -> None:
+        import ssl
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionResetError)):
+            return  # a client that refused our certificate: what an HTTPS test expects
+        super().handle_error(request, client_address)
+
 
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, *args) -> None:  # keep test and demo output clean
@@ -109,14 +117,21 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 @contextmanager
-def serve(app, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serve ``app`` on a free local port; yields its base URL (``http://127.0.0.1:PORT``)."""
+def serve(app, host: str = "127.0.0.1", port: int = 0, ssl_context=None) -> Iterator[str]:
+    """Serve ``app`` on a free local port; yields its base URL (``http://127.0.0.1:PORT``).
+
+    With ``ssl_context`` (an ``ssl.SSLContext`` holding a certificate) it serves HTTPS and yields
+    ``https://...``; the handshake happens in the request's thread, so a client that rejects the
+    certificate never reaches ``app``.
+    """
     server = make_server(host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+    if ssl_context is not None:
+        server.socket = ssl_context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     # A short poll keeps shutdown (once per test server) fast.
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield f"http://{host}:{server.server_port}"
+        yield f"{'https' if ssl_context is not None else 'http'}://{host}:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()

@@ -20,6 +20,7 @@ import scrapy
 
 from pipelines.errors import InputError
 from scraper.spiders.base import SuaraSpider
+from scraper.tls import TLSRefused
 
 MAX_PAGES = 10
 _PAGE_IN_HREF = re.compile(r"/page=(\d+)/")
@@ -95,6 +96,8 @@ class AppStoreSpider(SuaraSpider):
             yield self.page_request(page + 1)
 
     def page_failed(self, failure):
+        if failure.check(TLSRefused):  # scraper.tls logged it once for the host; nothing more to fetch there
+            return
         request = failure.request
         page = request.cb_kwargs.get("page", MAX_PAGES)
         response = getattr(failure.value, "response", None)

@@ -86,6 +86,9 @@ class SuaraSpider(scrapy.Spider):
         from pipelines.store import Store
 
         Store(spider.db_url).close()
+        from scraper.trust import CA_SETTING, ca_bundle
+
+        ca_bundle(crawler.settings.get(CA_SETTING), spider.config_path or crawler.settings.get("SUARA_CONFIG") or None)
         ua = None if crawler.settings.frozen else spider._user_agent()
         if ua:
             crawler.settings.set("USER_AGENT", ua, priority="spider")

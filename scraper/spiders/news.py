@@ -292,6 +292,8 @@ class NewsSpider(SuaraSpider):
     source = "news"
     target_arg = "query"
     base_url_setting = "SUARA_GDELT_URL"
+    #: Article links come from GDELT and feeds: only http(s) on public hosts (scraper/urlguard.py).
+    public_urls_only = True
 
     def __init__(self, *args, since=None, until=None, feeds=None, gdelt="1", sourcelang="indonesian",
                  sourcecountry="", maxrecords="250", **kwargs):

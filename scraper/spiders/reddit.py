@@ -25,6 +25,7 @@ import scrapy
 
 from pipelines.errors import InputError
 from scraper.spiders.base import SuaraSpider
+from scraper.tls import TLSRefused
 
 PUBLIC_URL = "https://www.reddit.com"
 GONE = {"[deleted]", "[removed]"}
@@ -266,6 +267,8 @@ class RedditSpider(SuaraSpider):
 
     def failed(self, failure):
         """Errback: a request that failed for good (after retries) is one ERROR line with its URL."""
+        if failure.check(TLSRefused):  # scraper.tls logged it once for the host; nothing more to fetch there
+            return
         response = getattr(failure.value, "response", None)
         what = f"HTTP {response.status}" if response is not None else f"{failure.type.__name__}: {failure.getErrorMessage()}"
         if response is not None and response.status in (401, 403):

@@ -29,6 +29,7 @@ from scrapy.exceptions import CloseSpider
 
 from pipelines.errors import InputError
 from scraper.spiders.base import SuaraSpider
+from scraper.tls import TLSRefused
 
 KEY_ENV = "YOUTUBE_API_KEY"
 NO_KEY = (f"{KEY_ENV} is not set: create a YouTube Data API v3 key (Google Cloud console, "
@@ -326,6 +327,8 @@ class YouTubeSpider(SuaraSpider):
 
     def failed(self, failure):
         """Errback: a request that failed for good (after retries on 429/5xx) is one ERROR line."""
+        if failure.check(TLSRefused):  # scraper.tls logged it once for the host; nothing more to fetch there
+            return
         response = getattr(failure.value, "response", None)
         what = f"HTTP {response.status}" if response is not None else f"{failure.type.__name__}: {failure.getErrorMessage()}"
         self.page_error(_redact(failure.request.url), what)
