@@ -94,6 +94,27 @@ def test_reddit_continue_this_thread_and_the_call_budget(db_url, reddit_creds):
     store.close()
 
 
+def test_reddit_pauses_when_its_rate_limit_window_is_nearly_used(db_url, reddit_creds):
+    import time
+
+    from scraper.fakes.reddit import FakeReddit
+
+    fake = FakeReddit(ratelimit=(8, 0.6))  # 8 requests a window; from the 4th answer on, <= 5 are left
+    stamps: list[float] = []
+    handle = fake.handle
+
+    def timed(req):
+        stamps.append(time.monotonic())
+        return handle(req)
+
+    fake.handle = timed
+    with serve(fake) as base:
+        s = reddit_crawl(base, db_url)
+    assert s.ok, s.errors
+    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    assert max(gaps) >= 0.55  # it waited for the window to reset instead of spending the reserve
+
+
 def test_reddit_failed_expansion_leaves_the_crawl_incomplete(db_url, reddit_creds):
     from scraper.fakes.reddit import FakeReddit
 
@@ -360,3 +381,19 @@ def test_gdelt_country_names_map_through_a_full_table():
     assert country_code("Japan") == "jp" and country_code("Netherlands") == "nl"
     assert country_code("South Korea") == "kr" and country_code("Vietnam") == "vn"
     assert country_code("Atlantis") is None and country_code("") is None
+
+
+def test_run_skips_reddit_without_credentials_and_says_why(tmp_path, monkeypatch):
+    from pipelines.runner import crawl_steps
+    from pipelines.sources import parse_sources
+
+    for name in ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "SUARA_REDDIT_PUBLIC"):
+        monkeypatch.delenv(name, raising=False)
+    cfg = parse_sources({"contact": "peneliti@example.org", "reddit": {"queries": [QUERY]}}, tmp_path / "sources.toml")
+    [(step, action)] = [(s, a) for s, a in crawl_steps(cfg, "sqlite://") if s.source == "reddit"]
+    assert action is None and step.status == "skipped"
+    assert step.detail == "REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET are not set"
+    monkeypatch.setenv("REDDIT_CLIENT_ID", "x")
+    monkeypatch.setenv("REDDIT_CLIENT_SECRET", "y")
+    [(step, action)] = [(s, a) for s, a in crawl_steps(cfg, "sqlite://") if s.source == "reddit"]
+    assert action is not None and step.status != "skipped"

@@ -55,7 +55,7 @@ class FakeReddit(FakeService):
 
     def __init__(self, posts: list[dict] | None = None, *, page_cap: int | None = None,
                  clients: dict[str, str] | None = None, require_oauth: bool = False,
-                 max_depth: int | None = None) -> None:
+                 max_depth: int | None = None, ratelimit: tuple[int, float] | None = None) -> None:
         super().__init__()
         self.posts: list[dict] = copy.deepcopy(posts) if posts is not None else load_posts()
         self.page_cap = page_cap
@@ -64,6 +64,8 @@ class FakeReddit(FakeService):
         self.tokens: set[str] = set()
         # Replies deeper than this come back as "continue this thread" stubs, as on Reddit.
         self.max_depth = max_depth
+        # (requests per window, seconds to the reset) for the x-ratelimit-* headers; Reddit's is 600/600 s.
+        self.ratelimit = ratelimit
 
     # ---- test helpers ------------------------------------------------------------------------
 
@@ -141,6 +143,10 @@ class FakeReddit(FakeService):
 
     def _ratelimit(self) -> dict[str, str]:
         used = len(self.requests)
+        if self.ratelimit:
+            window, reset = self.ratelimit
+            return {**_JSON, "x-ratelimit-used": str(used), "x-ratelimit-remaining": f"{max(0, window - used):.1f}",
+                    "x-ratelimit-reset": f"{reset:g}"}
         return {**_JSON, "x-ratelimit-used": str(used), "x-ratelimit-remaining": str(max(0, 600 - used)),
                 "x-ratelimit-reset": str(600 - int(time.time()) % 600)}
 

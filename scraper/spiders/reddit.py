@@ -18,7 +18,9 @@ post on the pages walked has its comment tree fetched (a post's comments arrive 
 through the same polite download queue), and "continue this thread" stubs by asking for the
 comment's subtree (``?comment=ID``). At most ``max_more`` such calls are made per crawl (default
 200, ``-a max_more=N``): when more are needed, or one fails, the crawl ends incomplete and its
-error says how many comments were not fetched, so the next crawl walks them again.
+error says how many comments were not fetched, so the next crawl walks them again. Besides the
+download delay, Reddit's ``x-ratelimit-remaining``/``x-ratelimit-reset`` headers are minded:
+with five requests or fewer left in the window the crawl pauses until it resets.
 Posts are ``kind=post`` (source_id ``t3_...``), comments ``kind=comment`` (``t1_...``); an edit
 (Reddit's ``edited`` time) stores a new version. Deleted and removed comments are skipped.
 """
@@ -38,6 +40,8 @@ PUBLIC_URL = "https://www.reddit.com"
 GONE = {"[deleted]", "[removed]"}
 MORE_BATCH = 100  # ids per /api/morechildren call (Reddit's limit)
 DEFAULT_MAX_MORE = 200
+RATELIMIT_RESERVE = 5  # requests kept in hand when Reddit's window is nearly used up
+RATELIMIT_MAX_WAIT = 600.0  # Reddit's window is ten minutes
 
 
 # ---- pure parsing helpers --------------------------------------------------------------------------
@@ -293,7 +297,25 @@ class RedditSpider(SuaraSpider):
         self.logger.info("reddit: using OAuth (application-only token)")
         yield self.search_request()
 
+    def mind_ratelimit(self, response) -> None:
+        """Reddit's ``x-ratelimit-*`` headers: when few requests are left in the window, pause until it resets."""
+        try:
+            left = float(response.headers.get("x-ratelimit-remaining", b"").decode() or "nan")
+            reset = float(response.headers.get("x-ratelimit-reset", b"").decode() or "nan")
+        except ValueError:
+            return
+        engine = getattr(self.crawler, "engine", None)
+        if not left == left or not reset == reset or left > RATELIMIT_RESERVE or engine is None or engine.paused:
+            return
+        wait = min(max(reset, 0.0), RATELIMIT_MAX_WAIT)
+        self.logger.info("reddit: %d request(s) left in the rate-limit window; waiting %.0f s", left, wait)
+        from twisted.internet import reactor
+
+        engine.pause()
+        reactor.callLater(wait, engine.unpause)
+
     def parse_search(self, response):
+        self.mind_ratelimit(response)
         try:
             posts, after = parse_listing(response.json())
         except ValueError as exc:
@@ -321,6 +343,7 @@ class RedditSpider(SuaraSpider):
         return f"{self.api_url}/comments/{post_id}{'' if self.token else '.json'}?" + urlencode(params)
 
     def parse_comments(self, response, post_id: str):
+        self.mind_ratelimit(response)
         try:
             comments, stubs = parse_comments_tree(response.json())
         except ValueError as exc:
@@ -374,6 +397,7 @@ class RedditSpider(SuaraSpider):
         return True
 
     def parse_more(self, response, post_id: str, count: int):
+        self.mind_ratelimit(response)
         try:
             comments, stubs = parse_more_children(response.json())
         except ValueError as exc:
