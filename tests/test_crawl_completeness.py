@@ -176,6 +176,14 @@ def test_youtube_replies_that_fail_are_retried_then_resumed(db_url, monkeypatch)
         assert store.get_state("youtube", target)["status"] == "incomplete"
         assert store.get_gaps("youtube", target)["pending"] == [{"video": vid, "thread": thread}]
 
+        # A crawl stopped early (quota spent on its first call) still owes the thread.
+        quota = json.dumps({"error": {"code": 403, "message": "quota", "errors": [
+            {"message": "quota", "domain": "youtube.quota", "reason": "quotaExceeded"}]}})
+        fake.inject(Fault(status=403, path="/youtube/v3/videos", body=quota, headers={"Content-Type": "application/json"}))
+        stopped = yt_crawl(base, db_url, videos=vid)
+        assert not stopped.ok and any("quotaExceeded" in e for e in stopped.errors), stopped.errors
+        assert store.get_gaps("youtube", target)["pending"] == [{"video": vid, "thread": thread}]
+
         # Google's transient 400 once, then the next crawl: the thread is asked for first, by id.
         fake.requests.clear()
         fake.inject(Fault(status=400, path="/youtube/v3/comments", exact=True, headers={"Content-Type": "application/json"},

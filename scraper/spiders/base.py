@@ -209,6 +209,13 @@ class SuaraSpider(scrapy.Spider):
                 pending.append(work)
             stats.set_value("suara/pending", pending)
 
+    def done_pending(self, work: dict) -> None:
+        """Work recorded with :meth:`leave_pending` (e.g. carried over from the last crawl) is done."""
+        stats = self.crawler.stats if getattr(self, "crawler", None) else None
+        if stats is not None:
+            pending = [w for w in stats.get_value("suara/pending") or [] if w != work]
+            stats.set_value("suara/pending", pending)
+
     @property
     def previous_pending(self) -> list:
         """Work the previous crawl of this target left unfinished (see :meth:`leave_pending`)."""

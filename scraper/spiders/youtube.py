@@ -212,6 +212,8 @@ class YouTubeSpider(SuaraSpider):
         resume = [w for w in self.previous_pending if isinstance(w, dict) and w.get("video") and w.get("thread")]
         if resume:
             self.logger.info("youtube: resuming %d thread(s) the last crawl could not finish", len(resume))
+            for w in resume:  # still owed until done: a crawl stopped early must not forget them
+                self.leave_pending({"video": str(w["video"]), "thread": str(w["thread"])})
             vids = list(dict.fromkeys(str(w["video"]) for w in resume))
             yield self.api("videos", self.parse_resume_videos, {"threads": resume}, part="snippet", id=",".join(vids))
         if self.video_ids:
@@ -294,8 +296,9 @@ class YouTubeSpider(SuaraSpider):
         for w in threads:
             if w["video"] not in self.channels:
                 self.logger.warning("youtube: video %s of a thread to resume is gone", w["video"])
+                self.done_pending(w)
                 continue
-            yield self.api("commentThreads", self.parse_threads, {"video_id": w["video"], "resumed": True},
+            yield self.api("commentThreads", self.parse_threads, {"video_id": w["video"], "resumed": w["thread"]},
                            part="snippet,replies", id=w["thread"], textFormat="plainText")
 
     def replies_request(self, video_id: str, top: dict, got: list, page_token: str | None = None,
@@ -319,10 +322,13 @@ class YouTubeSpider(SuaraSpider):
         what = f"HTTP {response.status}" if response is not None else f"{failure.type.__name__}: {failure.getErrorMessage()}"
         self._replies_lost(_redact(failure.request.url), kw["video_id"], kw["top"], what)
 
-    def parse_threads(self, response, video_id: str, resumed: bool = False):
+    def parse_threads(self, response, video_id: str, resumed: str | None = None):
         data = self._json(response)
         if data is None:
             return
+        if resumed and not any(t.get("id") == resumed for t in data.get("items", [])):
+            self.logger.warning("youtube: thread %s to resume is gone", resumed)
+            self.done_pending({"video": video_id, "thread": resumed})
         owner = self.channels.get(video_id)
         tops: list = []
         pending: list = []
@@ -337,6 +343,7 @@ class YouTubeSpider(SuaraSpider):
             first, others = split_replies(replies, owner)
             tops.append(self._with_reply(fields, first))
             tops.extend(self.mention(**f) for r in others if (f := comment_fields(r, video_id)))
+            self.done_pending({"video": video_id, "thread": top["id"]})
         known = self.page_is_known(tops) and not pending
         yield from tops
         for fields, parent in pending:
@@ -355,6 +362,7 @@ class YouTubeSpider(SuaraSpider):
             tries = response.meta.get("suara_tries", 0) + 1
             if reason == "commentNotFound":  # the thread was deleted since it was listed
                 self.logger.warning("youtube: thread %s was deleted meanwhile; skipped", top["source_id"])
+                self.done_pending({"video": video_id, "thread": top["source_id"]})
                 return
             if reason in TRANSIENT and tries < REPLY_TRIES:
                 self.logger.info("youtube: %s for the replies of %s; trying again", reason, top["source_id"])
@@ -373,6 +381,7 @@ class YouTubeSpider(SuaraSpider):
             yield self.replies_request(video_id, top, got, token)
             return
         first, others = split_replies(got, self.channels.get(video_id))
+        self.done_pending({"video": video_id, "thread": top["source_id"]})
         yield self._with_reply(top, first)
         for r in others:
             f = comment_fields(r, video_id)
