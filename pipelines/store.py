@@ -8,6 +8,8 @@ Tables
 ``crawl_state``       per (source, target, lang, country): high-water mark, the continuation
                       token of a crawl in progress, status and counts.
 ``runs``              one row per crawl or job run: start, end, status, counts, error.
+``crawl_gaps``        per crawl target: entries its last crawl skipped as malformed (count, why)
+                      and work it left for the next crawl (ids only).
 ``sentiments``        one label per (mention, model), with class probabilities.
 ``indicators``        zero or more indicator tags per mention, each with its evidence.
 ``indicator_tagging`` which mentions the indicator tagger has read, with which taxonomy.
