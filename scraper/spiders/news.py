@@ -497,18 +497,19 @@ class NewsSpider(SuaraSpider):
         except ValueError as exc:
             self.page_error(response, str(exc))
             return
-        for why, n in bad.items():
-            self.skip(why, n)
-        if len(arts) >= self.maxrecords and end - start > MIN_WINDOW:
+        listed = len(arts) + sum(bad.values())  # bad rows fill GDELT's maxrecords too
+        if listed >= self.maxrecords and end - start > MIN_WINDOW:
             # A full answer may hide older articles: ask for both halves instead.
             mid = start + (end - start) / 2
-            self.logger.info("news: GDELT window %s..%s is full (%d); splitting", start, end, len(arts))
+            self.logger.info("news: GDELT window %s..%s is full (%d); splitting", start, end, listed)
             yield self.gdelt_request(mid, end)
             yield self.gdelt_request(start, mid)
             return
-        if len(arts) >= self.maxrecords:
+        if listed >= self.maxrecords:
             self.logger.warning("news: GDELT window %s..%s still holds %d+ articles; older ones in it are not listed",
-                                start, end, len(arts))
+                                start, end, listed)
+        for why, n in bad.items():  # counted once, in the answer that is used
+            self.skip(why, n)
         for a in arts:
             yield scrapy.Request(
                 a["url"], callback=self.parse_article, errback=self.failed,

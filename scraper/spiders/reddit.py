@@ -180,7 +180,7 @@ def credentials_problem(public: bool = False) -> str | None:
     cid, secret = os.environ.get("REDDIT_CLIENT_ID", "").strip(), os.environ.get("REDDIT_CLIENT_SECRET", "").strip()
     if bool(cid) != bool(secret):
         missing = "REDDIT_CLIENT_SECRET" if cid else "REDDIT_CLIENT_ID"
-        return f"{missing} is not set: set both REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET, or neither"
+        return f"{missing} is not set: set both REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET (a Reddit script app)"
     if not cid and not (public or truthy(os.environ.get("SUARA_REDDIT_PUBLIC", ""))):
         return ("REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET are not set: Reddit refuses API access without "
                 "them; create a 'script' app at https://www.reddit.com/prefs/apps and export both")
