@@ -195,12 +195,14 @@ def discover_cmd(
         raise typer.Exit(1)
     table = Table()
     # The id is what users copy into their config: never truncate it.
-    table.add_column("app id", no_wrap=True, min_width=int(df["app_id"].str.len().max()))
+    table.add_column("app id", no_wrap=True, min_width=int(df["app_id"].fillna("").str.len().max()))
     for name in ("title", "developer", "rating", "installs"):
         table.add_column(name)
     for r in df.itertuples():
         score = "" if r.score is None or r.score != r.score else f"{r.score:.1f}"
-        table.add_row(str(r.app_id), str(r.title or ""), str(r.developer or ""), score, str(r.installs or ""))
+        # gps #238: a best match whose id the page does not give is listed, not dropped.
+        app_id = r.app_id if isinstance(r.app_id, str) else "(id not on the page)"
+        table.add_row(app_id, str(r.title or ""), str(r.developer or ""), score, str(r.installs or ""))
     out.print(table)
 
 
@@ -229,6 +231,10 @@ def print_crawl_summary(summary) -> None:
     out.print(t)
     for line in summary.errors[:5]:
         console.print(f"[yellow]-[/] {line}", highlight=False, soft_wrap=True)
+    if getattr(summary, "skipped", 0):
+        what = "; ".join(f"{n} {w}" for w, n in sorted(summary.skipped_detail.items()))
+        out.print(f"skipped {summary.skipped} malformed entr{'y' if summary.skipped == 1 else 'ies'}: {what}",
+                  highlight=False, soft_wrap=True)
 
 
 def crawl_with_spider(spider: str, db: Optional[str], config: Optional[Path], verbose: bool = False, **spider_args):
@@ -779,6 +785,10 @@ def status_cmd(db: DbOpt = None) -> None:
     for r in rows:
         if r["last_error"]:
             out.print(f"{r['source']} {r['target']}: last error: {r['last_error']}", highlight=False, soft_wrap=True)
+    for r in rows:
+        if r.get("skipped"):
+            out.print(f"{r['source']} {r['target']}: last crawl skipped {r['skipped']}: {r['skipped_detail']}",
+                      highlight=False, soft_wrap=True)
     out.print(f"last run: {describe_run(st['last_run'])}", highlight=False, soft_wrap=True)
 
 

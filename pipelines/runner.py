@@ -144,6 +144,14 @@ def crawl_steps(cfg: SourcesConfig, db: str, full: bool = False,
         plan.append((step, spider(step, "news", query="feeds")))
     for q in cfg.reddit.queries:
         step = StepResult("crawl", "reddit", q)
+        from scraper.spiders.reddit import credentials_problem
+
+        problem = credentials_problem()
+        if problem:
+            # Reddit refuses requests without credentials: skip (and say so) rather than fail forever.
+            step.status, step.detail = "skipped", problem.split(":")[0]
+            plan.append((step, None))
+            continue
         plan.append((step, spider(step, "reddit", query=q)))
     yt = [("query", q) for q in cfg.youtube.queries] + [("video", v) for v in cfg.youtube.video_ids]
     for kind, value in yt:
@@ -278,7 +286,7 @@ def run_once(
 # ---- status ----------------------------------------------------------------------------------------
 
 STATUS_COLUMNS = ["source", "target", "lang", "country", "state", "last_complete", "last_error",
-                  "mentions", "waiting_analysis"]
+                  "mentions", "waiting_analysis", "skipped", "skipped_detail"]
 
 
 def status(db: str | None = None) -> dict:
@@ -287,6 +295,9 @@ def status(db: str | None = None) -> dict:
     store = Store(db)
     try:
         st = store.states()
+        gaps = store.table("crawl_gaps")
+        skipped = {(g["source"], g["target"], g["lang"], g["country"]): (g["skipped"], g["detail"] or "")
+                   for g in gaps.to_dict("records")}
         with store.engine.connect() as conn:
             per = conn.execute(
                 select(mentions.c.source, mentions.c.app, func.count()).group_by(mentions.c.source, mentions.c.app)
@@ -310,10 +321,13 @@ def status(db: str | None = None) -> dict:
                 state=r["status"] + (" (resumable)" if r["status"] != "complete" and r.get("token") else ""),
                 last_complete=r["completed_at"], last_error=r["last_error"] or "",
                 mentions=counts.pop(key, 0), waiting_analysis=wait.pop(key, 0),
+                **dict(zip(("skipped", "skipped_detail"),
+                           skipped.get((r["source"], r["target"], r["lang"], r["country"]), (0, "")))),
             ))
         for (s, a), n in counts.items():  # imported mentions have no crawl state
             rows.append(dict(source=s, target=a, lang="", country="", state="imported", last_complete=None,
-                             last_error="", mentions=n, waiting_analysis=wait.get((s, a), 0)))
+                             last_error="", mentions=n, waiting_analysis=wait.get((s, a), 0),
+                             skipped=0, skipped_detail=""))
         return {"sources": pd.DataFrame(rows, columns=STATUS_COLUMNS), "last_run": dict(last) if last else None}
     finally:
         store.close()

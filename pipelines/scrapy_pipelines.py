@@ -232,6 +232,8 @@ class CrawlOutcome:
     reason: str = ""
     run_id: int | None = None
     errors: list[str] = field(default_factory=list)
+    skipped: int = 0  # entries the spider skipped as malformed (counted, see SuaraSpider.skip)
+    skipped_detail: dict = field(default_factory=dict)
 
     @property
     def stored(self) -> int:
@@ -358,7 +360,11 @@ class StorePipeline:
         if reason != "finished" and not o.errors:
             o.errors.append(f"crawl stopped early ({reason})")
         o.complete = reason == "finished" and not o.errors
+        o.skipped = int(stats.get_value("suara/skipped", 0) or 0)
+        o.skipped_detail = dict(stats.get_value("suara/skipped_detail") or {})
         try:
+            self.store.put_gaps(*self._key(), skipped=o.skipped, detail=_skip_text(o.skipped_detail),
+                                pending=list(stats.get_value("suara/pending") or []))
             state = self.store.get_state(*self._key()) or {}
             if o.complete:
                 old = state.get("high_water")
@@ -388,3 +394,8 @@ class StorePipeline:
             o.unchanged,
             "complete" if o.complete else f"INCOMPLETE ({len(o.errors)} error(s): {o.errors[0]})",
         )
+
+
+def _skip_text(detail: dict) -> str | None:
+    """``{"entries with a bad rating": 3}`` -> ``"3 entries with a bad rating"`` (for ``suara status``)."""
+    return "; ".join(f"{n} {what}" for what, n in sorted(detail.items())) or None

@@ -8,6 +8,8 @@ Tables
 ``crawl_state``       per (source, target, lang, country): high-water mark, the continuation
                       token of a crawl in progress, status and counts.
 ``runs``              one row per crawl or job run: start, end, status, counts, error.
+``crawl_gaps``        per crawl target: entries its last crawl skipped as malformed (count, why)
+                      and work it left for the next crawl (ids only).
 ``sentiments``        one label per (mention, model), with class probabilities.
 ``indicators``        zero or more indicator tags per mention, each with its evidence.
 ``indicator_tagging`` which mentions the indicator tagger has read, with which taxonomy.
@@ -165,6 +167,22 @@ indicator_tagging = Table(
     Column("content_hash", String(64), nullable=False),
     Column("n_indicators", Integer, nullable=False),
     Column("tagged_at", DateTime, nullable=False),
+)
+
+# What the last crawl of a target could not collect: entries skipped as malformed (counted) and
+# the work a failed crawl left (e.g. YouTube threads whose replies failed) for the next crawl to
+# resume first. A table of its own so stores made before it gain it without a migration.
+crawl_gaps = Table(
+    "crawl_gaps",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("target", String(255), primary_key=True),
+    Column("lang", String(16), primary_key=True, default=""),
+    Column("country", String(16), primary_key=True, default=""),
+    Column("skipped", Integer, nullable=False, default=0),  # entries dropped by the last crawl
+    Column("detail", Text),  # what was skipped, e.g. "3 feed entries with a non-numeric rating"
+    Column("pending", Text),  # JSON list of work to resume (ids only, never personal data)
+    Column("at", DateTime),
 )
 
 MENTION_FIELDS = [c.name for c in mentions.columns if c.name != "id"]
@@ -555,6 +573,37 @@ class Store:
             q = q.where(sentiments.c.model == model)
         with self.engine.connect() as conn:
             return pd.read_sql(q, conn)
+
+
+    # ---- crawl gaps ---------------------------------------------------------------------------
+
+    def put_gaps(self, source: str, target: str, lang: str = "", country: str = "", *, skipped: int = 0,
+                 detail: str | None = None, pending: list | None = None) -> None:
+        """Record what the crawl that just ended skipped and left to resume (replaces the last record)."""
+        key = dict(source=source, target=target, lang=lang or "", country=country or "")
+        values = dict(skipped=int(skipped), detail=detail, pending=json.dumps(pending) if pending else None,
+                      at=utcnow())
+        where = (crawl_gaps.c.source == source, crawl_gaps.c.target == target,
+                 crawl_gaps.c.lang == (lang or ""), crawl_gaps.c.country == (country or ""))
+        with self.engine.begin() as conn:
+            if conn.execute(select(crawl_gaps.c.source).where(*where)).first():
+                conn.execute(update(crawl_gaps).where(*where).values(**values))
+            else:
+                conn.execute(crawl_gaps.insert().values(**key, **values))
+
+    def get_gaps(self, source: str, target: str, lang: str = "", country: str = "") -> dict:
+        """The last crawl's gaps: ``{"skipped", "detail", "pending": list}`` (zeros when none)."""
+        where = (crawl_gaps.c.source == source, crawl_gaps.c.target == target,
+                 crawl_gaps.c.lang == (lang or ""), crawl_gaps.c.country == (country or ""))
+        with self.engine.connect() as conn:
+            row = conn.execute(select(crawl_gaps).where(*where)).mappings().first()
+        if not row:
+            return {"skipped": 0, "detail": None, "pending": []}
+        try:
+            pending = json.loads(row["pending"]) if row["pending"] else []
+        except ValueError:
+            pending = []
+        return {"skipped": row["skipped"] or 0, "detail": row["detail"], "pending": pending}
 
 
 def _state_key(source: str, target: str, lang: str = "", country: str = ""):

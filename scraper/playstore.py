@@ -135,6 +135,10 @@ class _Fatal(Exception):
         self.what = what
 
 
+class _Shape(_Fatal):
+    """An answer of a shape this client does not know (retrying the same request will not change it)."""
+
+
 class ServiceFailure(Exception):
     """A request that failed for good: what the service answered and after how many tries."""
 
@@ -270,13 +274,57 @@ def parse_reviews_body(text: str) -> ReviewPage:
         reviews = [parse_review(item) for item in items]
     except ValueError as exc:
         raise _Transient(f"malformed body: {exc}") from None
-    # Same place google-play-scraper reads it: [-2][-1]; a list there means "no next page".
-    token = _at(payload, [-2, -1]) if len(payload) >= 2 else None
-    if not isinstance(token, str) or not token:
-        token = None
-    elif not _TOKEN.match(token):
-        raise _Transient(f"malformed body: odd continuation token {_short(token, 40)!r}")
-    return ReviewPage(reviews, token)
+    return ReviewPage(reviews, continuation_token(payload))
+
+
+def continuation_token(payload: list) -> str | None:
+    """The next-page token of a reviews payload; None only when the answer genuinely has none.
+
+    It sits where google-play-scraper reads it, ``payload[-2][-1]``. "No next page" is a payload
+    of the reviews alone, a null there, or a list at ``[-2][-1]`` (gps's own end test). Anything
+    else (an object, a number, a token-like string elsewhere in the payload) raises ``_Shape``:
+    taking an unknown shape for "no next page" would mark a crawl complete after one page.
+    """
+    if len(payload) < 2:
+        return None
+    holder = payload[-2]
+    if holder is None:
+        moved = _token_like(payload[1:])
+        if moved:
+            raise _Shape(f"unexpected answer shape: no token at [-2][-1] but a token-like string elsewhere "
+                         f"({_short(moved, 24)!r})")
+        return None
+    if not isinstance(holder, list) or not holder:
+        raise _Shape(f"unexpected answer shape: the token holder at [-2] is {_kind(holder)}, not an array")
+    token = holder[-1]
+    if isinstance(token, list) or (token is None and not _token_like(holder)):
+        return None
+    if not isinstance(token, str):
+        raise _Shape(f"unexpected answer shape: the continuation token is {_kind(token)}, not text")
+    if not token or not _TOKEN.match(token):
+        raise _Shape(f"unexpected answer shape: odd continuation token {_short(token, 40)!r}")
+    return token
+
+
+def _kind(value) -> str:
+    return {dict: "an object", str: "text", bool: "a boolean", int: "a number", float: "a number",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _token_like(values, depth: int = 0) -> str | None:
+    """A string that looks like a continuation token (long, token alphabet) among nested values."""
+    for v in values:
+        if isinstance(v, str) and len(v) >= 16 and _TOKEN.match(v):
+            return v
+        if isinstance(v, list) and depth < 2:
+            found = _token_like(v, depth + 1)
+            if found:
+                return found
+        if isinstance(v, dict) and depth < 2:
+            found = _token_like(list(v.values()), depth + 1)
+            if found:
+                return found
+    return None
 
 
 def parse_search_page(html: str) -> list[dict]:
@@ -294,20 +342,55 @@ def parse_search_page(html: str) -> list[dict]:
         raise _Transient("malformed search page: no ds:4 data block with results")
     found: list = []
     top = _at(sections, [0, 23, 16])
-    if isinstance(top, list):
-        found.append(_search_item(top, ElementSpecs.SearchResultOnTop))
+    listed: list = []
     for section in sections:
         apps = _at(section, [22, 0])
         if isinstance(apps, list):
-            found.extend(_search_item(a, ElementSpecs.SearchResult) for a in apps)
+            listed = [_search_item(a, ElementSpecs.SearchResult) for a in apps]
             break
+    if isinstance(top, list):
+        best = _search_item(top, ElementSpecs.SearchResultOnTop)
+        if not _APP_ID.match(str(best["app_id"] or "")):
+            # gps #238: on some pages the top card no longer holds its id at [11][0][0] (gps then
+            # returns appId None and callers drop the best match). Find it elsewhere in the card,
+            # else by its title among the listed apps; keep the card even when both fail.
+            best["app_id"] = _app_id_in(top) or next(
+                (r["app_id"] for r in listed if best["title"] and r["title"] == best["title"]), None)
+        found.append(best)
+    found.extend(listed)
     seen: set = set()
     out = []
     for row in found:
-        if isinstance(row["app_id"], str) and row["app_id"] not in seen:
-            seen.add(row["app_id"])
+        app_id = row["app_id"]
+        if app_id is None and row is found[0] and row["title"]:
+            out.append(row)  # the best match, id unknown: shown rather than silently dropped
+        elif isinstance(app_id, str) and app_id not in seen:
+            seen.add(app_id)
             out.append(row)
     return out
+
+
+_DETAILS_ID = re.compile(r"details\?id=([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+)")
+
+
+def _app_id_in(card, depth: int = 0) -> str | None:
+    """An app id anywhere in a search card: an ``[id, 7]`` pair (Play's app key) or a details link."""
+    if depth > 12:
+        return None
+    values = list(card.values()) if isinstance(card, dict) else card if isinstance(card, list) else []
+    if (isinstance(card, list) and len(card) == 2 and card[1] == 7 and isinstance(card[0], str)
+            and _APP_ID.match(card[0])):
+        return card[0]
+    for v in values:
+        if isinstance(v, str):
+            m = _DETAILS_ID.search(v)
+            if m:
+                return m.group(1)
+        elif isinstance(v, (list, dict)):
+            found = _app_id_in(v, depth + 1)
+            if found:
+                return found
+    return None
 
 
 def _search_item(item, spec) -> dict:

@@ -17,7 +17,9 @@ QUERY = "Tangsel Smart City"
 # Posts whose title+text hold all three words: 19ab01 03 04 05 06 08 09 10 11 (not 02, 07: SIARAN only;
 # not 12: floods), and their comments less the [deleted] one.
 POSTS = {"19ab01", "19ab03", "19ab04", "19ab05", "19ab06", "19ab08", "19ab09", "19ab10", "19ab11"}
-COMMENTS = 14  # kx01a-d (4, kx01e is [deleted]), kx03a-b, kx04a, kx05a-b, kx06a, kx08a, kx09a-b, kx10a
+# kx01a-d (4, kx01e is [deleted]), kx01f-h (behind a "more" stub), kx03a-b, kx04a, kx05a-b, kx06a, kx08a,
+# kx09a-b, kx10a
+COMMENTS = 17
 
 
 def crawl(base: str, db_url: str, **kw):
@@ -71,6 +73,7 @@ def test_bad_arguments_are_one_line(monkeypatch):
 
 
 def test_crawl_pagination_retries_incremental_edits_and_malformed(db_url, monkeypatch):
+    monkeypatch.setenv("SUARA_REDDIT_PUBLIC", "1")  # the public listings (OAuth: test_oauth_client_credentials)
     fake = FakeReddit(page_cap=4)  # pages of 4, 4, 1 posts
     store = Store(db_url)
     with serve(fake) as base:

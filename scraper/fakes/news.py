@@ -68,6 +68,9 @@ class FakeNews(FakeService):
         super().__init__()
         self.articles: list[dict] = copy.deepcopy(articles) if articles is not None else load_articles()
         self.robots = DEFAULT_ROBOTS
+        # Rows put first in every GDELT answer as they are (e.g. {"url": "javascript:..."}): GDELT
+        # lists whatever it crawled, bad links included.
+        self.gdelt_extra: list = []
 
     # ---- test helpers ------------------------------------------------------------------------
 
@@ -143,10 +146,10 @@ class FakeNews(FakeService):
         if (req.arg("format") or "html").lower() != "json":
             body = "<html><body>" + "".join(f"<a href='{base}{a['path']}'>{html.escape(a['title'])}</a>" for a in hits)
             return 200, html_err, (body + "</body></html>").encode()
-        if not hits:
+        if not hits and not self.gdelt_extra:
             return 200, {"Content-Type": "application/json; charset=utf-8"}, b"{}"
         payload = {
-            "articles": [
+            "articles": list(self.gdelt_extra) + [
                 {
                     "url": base + a["path"],
                     "url_mobile": "",
@@ -235,6 +238,13 @@ class FakeNews(FakeService):
         published = a["published"]
         modified = a.get("modified") or published
         pub_dt = _parse_time(published)
+        # How the page states its times: "zoned" (ISO with offset), "naive" (local wall time
+        # without a zone, as many Indonesian outlets write it) or "day" (a date only).
+        style = a.get("time_style", "zoned")
+        if style == "naive":
+            published, modified = published[:19], modified[:19]
+        elif style == "day":
+            published, modified = published[:10], modified[:10]
         related = [o for o in self.articles if o["id"] != a["id"]][:3]
         paragraphs = "\n".join(f"        <p>{e(p)}</p>" for p in a["paragraphs"])
         if len(a["paragraphs"]) > 2:  # the "Baca juga" box newsrooms drop mid-story

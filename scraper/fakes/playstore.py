@@ -78,6 +78,13 @@ class FakePlayStore(FakeService):
         self._data_lock = threading.RLock()
         self.apps: dict[str, dict] = {}
         self._serial = 0
+        # Where the next-page token goes: "standard" ([-2] = [null, token]), or a shape a client
+        # must not take for "no next page": "object", "moved" (at [-1], [-2] null), "bare" (text
+        # at [-2]); "end-list" ends with gps's last-page marker, a list at [-2][-1].
+        self.token_layout = "standard"
+        # Search: where the top card ("best match") carries its app id: "standard" ([11][0][0], as
+        # gps reads it), "moved" (Google's newer layout, gps issue #238: [11] is gone) or "none".
+        self.top_layout = "standard"
         for app_id, app in (apps or {}).items():
             self.add_app(app_id, **{k: v for k, v in app.items() if k != "app_id" and not k.startswith("_")})
 
@@ -190,8 +197,18 @@ class FakePlayStore(FakeService):
             cursor = self._cursor(token)
             reviews = [r for r in reviews if (r["at"], r["reviewId"]) < cursor]
         page, rest = reviews[:count], reviews[count:]
-        nxt = [None, self._token(page[-1])] if page and rest else None
+        tok = self._token(page[-1]) if page and rest else None
+        nxt = [None, tok] if tok else None
         payload = [[self.review_array(r) for r in page], nxt, None] if page else []
+        layout = self.token_layout
+        if page and layout == "end-list":  # gps's end test: a list at [-2][-1] on the last page
+            payload[1] = nxt or [None, [None, 0]]
+        elif tok and layout == "object":  # the token wrapped in an object
+            payload[1] = [None, {"token": tok}]
+        elif tok and layout == "moved":  # the holder one place later: [-2] is null
+            payload[1], payload[2] = None, [None, tok]
+        elif tok and layout == "bare":  # the token itself at [-2]
+            payload[1] = tok
         return _envelope(RPC_REVIEWS, json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
 
     def search_page(self, query: str) -> str:
@@ -210,7 +227,7 @@ class FakePlayStore(FakeService):
         apps_json = [self._search_item(app_id, app) for _, _, app_id, app in listed]
         if top is not None:
             # Google shows an exact match as a big card above the list (gps: [0][1][0][23][16]).
-            first = [None] * 23 + [[None] * 16 + [self._top_item(top[2], top[3])]]
+            first = [None] * 23 + [[None] * 16 + [self._top_card(top[2], top[3])]]
             sections = [first, [None] * 22 + [[apps_json]]]
         else:
             sections = [[None] * 22 + [[apps_json]]]
@@ -254,6 +271,18 @@ class FakePlayStore(FakeService):
         item = [None] * 12
         item[2] = detail
         item[11] = [[app_id, 7]]
+        return item
+
+    def _top_card(self, app_id: str, app: dict) -> list:
+        item = self._top_item(app_id, app)
+        if self.top_layout == "moved":
+            # As reported in gps #238: [11] is empty; the id is only in the card's details link
+            # and in an [id, 7] pair further in.
+            item[11] = None
+            item[3] = {"12": [[app_id, 7]]}
+            item[2][10] = [None, [None, None, f"/store/apps/details?id={app_id}"]]
+        elif self.top_layout == "none":
+            item[11] = None
         return item
 
     # ---- HTTP ---------------------------------------------------------------------------------

@@ -8,6 +8,10 @@ Routes (the same app plays ``www.reddit.com`` and ``oauth.reddit.com``):
 ``GET /comments/{id}.json``, ``/comments/{id}``  ``[post Listing, comment Listing]``; comments are ``t1``
                                                things whose ``replies`` is ``""`` or a nested Listing,
                                                and long threads end in a ``more`` stub.
+``GET /api/morechildren[.json]``               ``api_type=json&link_id=t3_..&children=id,id`` (at most 100)
+                                               -> ``{"json": {"errors": [], "data": {"things": [...]}}}``,
+                                               the comments behind a ``more`` stub, flat.
+``GET /comments/{id}.json?comment=ID``         that comment's subtree ("continue this thread").
 ``POST /api/v1/access_token``                  client-credentials grant (HTTP Basic client id/secret).
 ``GET /robots.txt``                            ``Disallow: /`` for unknown crawlers, as Reddit's does.
 
@@ -50,13 +54,18 @@ class FakeReddit(FakeService):
     than asked for (Reddit does this too), which forces pagination with small samples."""
 
     def __init__(self, posts: list[dict] | None = None, *, page_cap: int | None = None,
-                 clients: dict[str, str] | None = None, require_oauth: bool = False) -> None:
+                 clients: dict[str, str] | None = None, require_oauth: bool = False,
+                 max_depth: int | None = None, ratelimit: tuple[int, float] | None = None) -> None:
         super().__init__()
         self.posts: list[dict] = copy.deepcopy(posts) if posts is not None else load_posts()
         self.page_cap = page_cap
         self.clients = clients if clients is not None else {"test-client": "test-secret"}
         self.require_oauth = require_oauth
         self.tokens: set[str] = set()
+        # Replies deeper than this come back as "continue this thread" stubs, as on Reddit.
+        self.max_depth = max_depth
+        # (requests per window, seconds to the reset) for the x-ratelimit-* headers; Reddit's is 600/600 s.
+        self.ratelimit = ratelimit
 
     # ---- test helpers ------------------------------------------------------------------------
 
@@ -127,11 +136,17 @@ class FakeReddit(FakeService):
                 post = self.post(m.group(1))
             except KeyError:
                 return 404, _JSON, json.dumps({"message": "Not Found", "error": 404}).encode()
-            return 200, self._ratelimit(), _dump(self._comments(post), raw)
+            return 200, self._ratelimit(), _dump(self._comments(post, focus=req.arg("comment")), raw)
+        if path == "/api/morechildren":
+            return self._more_children(req, raw)
         return 404, _JSON, json.dumps({"message": "Not Found", "error": 404}).encode()
 
     def _ratelimit(self) -> dict[str, str]:
         used = len(self.requests)
+        if self.ratelimit:
+            window, reset = self.ratelimit
+            return {**_JSON, "x-ratelimit-used": str(used), "x-ratelimit-remaining": f"{max(0, window - used):.1f}",
+                    "x-ratelimit-reset": f"{reset:g}"}
         return {**_JSON, "x-ratelimit-used": str(used), "x-ratelimit-remaining": str(max(0, 600 - used)),
                 "x-ratelimit-reset": str(600 - int(time.time()) % 600)}
 
@@ -205,12 +220,44 @@ class FakeReddit(FakeService):
             "selftext_html": f"<!-- SC_OFF --><div class=\"md\"><p>{html.escape(p['selftext'])}</p></div><!-- SC_ON -->",
         }
 
-    def _comments(self, p: dict) -> list:
+    def _more_children(self, req: Request, raw: bool):
+        link = req.arg("link_id") or ""
+        ids = [i for i in (req.arg("children") or "").split(",") if i]
+        if req.arg("api_type") != "json" or not link.startswith("t3_") or not ids or len(ids) > 100:
+            return 200, _JSON, json.dumps({"json": {"errors": [["BAD_REQUEST", "bad morechildren call", "children"]]}}).encode()
+        try:
+            post = self.post(link[3:])
+        except KeyError:
+            return 404, _JSON, json.dumps({"message": "Not Found", "error": 404}).encode()
+        hidden = {c["id"]: c for c in ((post.get("more") or {}).get("comments") or [])}
+        things = []
+        for cid in ids:
+            if cid in hidden:
+                tree = self._thing(post, hidden[cid], link, 0)
+                # morechildren answers flat: each comment once, replies listed after it, no nesting.
+                stack = [tree]
+                while stack:
+                    t = stack.pop(0)
+                    rep = t["data"]["replies"]
+                    t["data"]["replies"] = ""
+                    things.append(t)
+                    if rep:
+                        stack[:0] = rep["data"]["children"]
+        return 200, self._ratelimit(), _dump({"json": {"errors": [], "data": {"things": things}}}, raw)
+
+    def _thing(self, p: dict, c: dict, parent: str, depth: int) -> dict:
+        return self._comments(p, _one=(c, parent, depth))
+
+    def _comments(self, p: dict, focus: str | None = None, _one=None):
         post_listing = _listing([{"kind": "t3", "data": self._post_data(p)}], after=None)
         permalink = f"/r/{p['subreddit']}/comments/{p['id']}/{_slug(p['title'])}/"
 
-        def thing(c: dict, parent: str, depth: int) -> dict:
-            replies = [thing(r, f"t1_{c['id']}", depth + 1) for r in c["replies"]]
+        def thing(c: dict, parent: str, depth: int, base: int = 0) -> dict:
+            if self.max_depth is not None and depth - base >= self.max_depth and c["replies"]:
+                replies = [{"kind": "more", "data": {"count": 0, "name": "t1__", "id": "_", "parent_id": f"t1_{c['id']}",
+                                                     "depth": depth + 1, "children": []}}]
+            else:
+                replies = [thing(r, f"t1_{c['id']}", depth + 1, base) for r in c["replies"]]
             return {"kind": "t1", "data": {
                 "subreddit": p["subreddit"],
                 "id": c["id"],
@@ -230,12 +277,28 @@ class FakeReddit(FakeService):
                 "replies": _listing(replies, after=None) if replies else "",
             }}
 
+        if _one is not None:
+            return thing(*_one)
+        if focus:
+            def find(items, parent, depth):
+                for c in items:
+                    if c["id"] == focus:
+                        return c, parent, depth
+                    got = find(c["replies"], f"t1_{c['id']}", depth + 1)
+                    if got:
+                        return got
+                return None
+
+            got = find(p["comments"], f"t3_{p['id']}", 0)
+            top = [thing(got[0], got[1], got[2], base=got[2])] if got else []
+            return [post_listing, _listing(top, after=None)]
         top = [thing(c, f"t3_{p['id']}", 0) for c in p["comments"]]
         if p.get("more"):
             m = p["more"]
             top.append({"kind": "more", "data": {"count": m["count"], "name": f"t1_{m['id']}", "id": m["id"],
                                                  "parent_id": f"t3_{p['id']}", "depth": 0,
-                                                 "children": m["children"]}})
+                                                 "children": [c["id"] for c in m.get("comments") or []]
+                                                 or m["children"]}})
         return [post_listing, _listing(top, after=None)]
 
 

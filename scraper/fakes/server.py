@@ -39,7 +39,8 @@ class Fault:
 
     ``status``: answer with this HTTP status (and ``body``); ``body`` alone: answer 200 with
     this body; ``delay``: sleep this many seconds first (a time-out for a client with a
-    shorter one); ``path``: only requests whose path contains this string consume it.
+    shorter one); ``path``: only requests whose path contains this string consume it (the
+    whole path when ``exact``: ``/youtube/v3/comments`` then misses ``.../commentThreads``).
     """
 
     status: int | None = None
@@ -47,6 +48,7 @@ class Fault:
     delay: float = 0.0
     path: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    exact: bool = False
 
 
 class FakeService:
@@ -64,7 +66,7 @@ class FakeService:
     def _take_fault(self, path: str) -> Fault | None:
         with self._lock:
             for i, f in enumerate(self.faults):
-                if f.path is None or f.path in path:
+                if f.path is None or (f.path == path if f.exact else f.path in path):
                     del self.faults[i]
                     return f
         return None

@@ -9,6 +9,7 @@ Routes (under ``/youtube/v3``, as on ``https://www.googleapis.com``):
                     -> ``youtube#commentThreadListResponse``; each thread has
                     ``snippet.topLevelComment.snippet`` and, when answered, ``replies.comments``
                     (at most 5 here, as the API returns only a subset of a long thread).
+``commentThreads``  also ``id=THREAD,THREAD`` (instead of ``videoId``): those threads, no paging.
 ``comments``        ``part=snippet&parentId=...`` -> every reply of one thread.
 
 The key is read from ``key=`` or the ``X-Goog-Api-Key`` header (Google accepts both).
@@ -227,6 +228,8 @@ class FakeYouTube(FakeService):
 
     def _commentThreads(self, req: Request):
         vid = req.arg("videoId")
+        if req.arg("id") and not vid:
+            return self._threads_by_id(req)
         if not vid:
             return error(400, "No filter selected. Expected one of: allThreadsRelatedToChannelId, id, videoId",
                          "missingRequiredParameter", domain="youtube.parameter")
@@ -243,6 +246,19 @@ class FakeYouTube(FakeService):
         page, nxt, err = self._page(req, v["comments"], "threads", vid, 20, 100)
         if err:
             return err
+        return self._threads_body(req, v, page, nxt)
+
+    def _threads_by_id(self, req: Request):
+        """``commentThreads?id=ID,ID``: those threads (ids of no thread are left out), no paging."""
+        ids = [i for i in (req.arg("id") or "").split(",") if i]
+        for v in self.videos:
+            page = [c for c in v["comments"] if c["id"] in ids]
+            if page:
+                return self._threads_body(req, v, page, None)
+        return self._threads_body(req, {"channelId": "", "videoId": ""}, [], None)
+
+    def _threads_body(self, req: Request, v: dict, page: list, nxt: str | None):
+        vid = v["videoId"]
         plain = req.arg("textFormat") == "plainText"
         want_replies = "replies" in (req.arg("part") or "")
         items = []

@@ -7,13 +7,18 @@ number is read from them). The crawl stops at the last page, at a page without e
 10, or (incremental) at a page whose reviews are all stored unchanged and older than the
 high-water mark of the last complete crawl. A page that is not a valid feed, or that failed
 after retries, is logged with its URL and skipped: the following pages are still read, and the
-crawl state stays incomplete so the next crawl walks every page again.
+crawl state stays incomplete so the next crawl walks every page again. A feed is not valid
+when it is not UTF-8 JSON, when ``feed`` is not an object, when ``entry`` is neither a list nor
+an object, or when a page has entries and none of them is a usable review. A single entry that
+is malformed (no id, no text, a rating that is not a whole number from 1 to 5) is skipped and
+counted: the crawl summary and ``suara status`` say how many and why.
 
 The feed has no developer replies: ``reply_text``/``reply_at`` stay empty for this source.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 import scrapy
@@ -46,6 +51,26 @@ def page_of_link(links, rel: str) -> int | None:
             m = _PAGE_IN_HREF.search(attrs.get("href", ""))
             if m:
                 return int(m.group(1))
+    return None
+
+
+def review_problem(e) -> str | None:
+    """Why one feed entry is not a usable review (a counted reason), or None when it is one."""
+    if not isinstance(e, dict):
+        return "entries that are not objects"
+    if not isinstance(_label(e, "id", "label"), str) or not _label(e, "id", "label").strip():
+        return "entries without an id"
+    rating = _label(e, "im:rating", "label")
+    if not (isinstance(rating, (str, int)) and not isinstance(rating, bool) and str(rating).strip().isdigit()
+            and 1 <= int(str(rating).strip()) <= 5):
+        return "entries whose rating is not a whole number from 1 to 5"
+    text = _label(e, "content", "label")
+    if text is not None and not isinstance(text, str):
+        return "entries whose text is not a string"
+    if not (text or "").strip() and not str(_label(e, "title", "label") or "").strip():
+        return "entries without review text"
+    if not isinstance(_label(e, "updated", "label"), str):
+        return "entries without a time"
     return None
 
 
@@ -107,9 +132,16 @@ class AppStoreSpider(SuaraSpider):
 
     def parse_page(self, response, page: int):
         try:
-            feed = response.json()["feed"]
+            feed = json.loads(response.body.decode("utf-8"))["feed"]
             if not isinstance(feed, dict):
                 raise TypeError("'feed' is not an object")
+            entries = feed.get("entry")
+            if entries is not None and not isinstance(entries, (list, dict)):
+                raise TypeError(f"'entry' is a {type(entries).__name__}, not a list of reviews")
+        except UnicodeDecodeError as exc:
+            self.page_error(response, f"not an App Store review feed (not UTF-8: {exc.reason} at byte {exc.start})")
+            yield from self.next_page(page, after_error=True)
+            return
         except (ValueError, KeyError, TypeError) as exc:
             self.page_error(response, f"not an App Store review feed ({type(exc).__name__}: {exc})")
             yield from self.next_page(page, after_error=True)
@@ -117,11 +149,22 @@ class AppStoreSpider(SuaraSpider):
         last = page_of_link(feed.get("link"), "last")
         if last:
             self.last_page, self.last_known = min(MAX_PAGES, last), True
-        entries = feed.get("entry") or []
+        entries = entries or []
         if isinstance(entries, dict):
             entries = [entries]  # Apple's JSON turns a one-entry list into an object
         # The app's own metadata entry (page 1, older feeds) has no rating: not a review.
-        items = [self.review_item(e, response) for e in entries if isinstance(e, dict) and "im:rating" in e]
+        reviews = [e for e in entries if not (isinstance(e, dict) and "im:rating" not in e and "im:name" in e)]
+        items = []
+        for e in reviews:
+            problem = review_problem(e)
+            if problem:
+                self.skip(problem)
+            else:
+                items.append(self.review_item(e, response))
+        if reviews and not items:
+            self.page_error(response, f"none of the page's {len(reviews)} entries is a usable review")
+            yield from self.next_page(page, after_error=True)
+            return
         if not items:
             self.logger.info("%s: page %d has no reviews: end of feed", self.target, page)
             return

@@ -7,6 +7,12 @@ items and keep crawl state. A crawl is marked complete when the spider finishes 
 ERROR logged, so a spider reports a page it could not use with :meth:`page_error` (logs
 an ERROR naming the URL, skips that page, and leaves the crawl state incomplete) and
 simply stops following pages when it has reached the end (or known, older items).
+
+An entry that is malformed on its own (a feed entry with a non-numeric rating, a GDELT row
+whose URL is ``javascript:...``) is skipped with :meth:`SuaraSpider.skip`: counted, shown in the
+crawl summary and ``suara status``, and the rest of the page is still used. Work a crawl could
+not finish (e.g. a YouTube thread whose replies failed) is handed to :meth:`SuaraSpider.leave_pending`
+and comes back, in the next crawl, from :attr:`SuaraSpider.previous_pending`.
 """
 
 from __future__ import annotations
@@ -184,6 +190,47 @@ class SuaraSpider(scrapy.Spider):
             base["country"] = self.country
         base.update({k: v for k, v in fields.items() if v is not None})
         return MentionItem(**base)
+
+    def skip(self, what: str, count: int = 1) -> None:
+        """Count ``count`` entries skipped as malformed (``what`` says why; no personal data in it)."""
+        if count <= 0:
+            return
+        stats = self.crawler.stats if getattr(self, "crawler", None) else None
+        if stats is not None:
+            stats.inc_value("suara/skipped", count)
+            detail = dict(stats.get_value("suara/skipped_detail") or {})
+            detail[what] = detail.get(what, 0) + count
+            stats.set_value("suara/skipped_detail", detail)
+        self.logger.warning("%s: skipped %d %s", self.name, count, what)
+
+    def leave_pending(self, work: dict) -> None:
+        """Record work (ids only) this crawl could not finish; the next crawl gets it back first."""
+        stats = self.crawler.stats if getattr(self, "crawler", None) else None
+        if stats is not None:
+            pending = list(stats.get_value("suara/pending") or [])
+            if work not in pending:
+                pending.append(work)
+            stats.set_value("suara/pending", pending)
+
+    def done_pending(self, work: dict) -> None:
+        """Work recorded with :meth:`leave_pending` (e.g. carried over from the last crawl) is done."""
+        stats = self.crawler.stats if getattr(self, "crawler", None) else None
+        if stats is not None:
+            pending = [w for w in stats.get_value("suara/pending") or [] if w != work]
+            stats.set_value("suara/pending", pending)
+
+    @property
+    def previous_pending(self) -> list:
+        """Work the previous crawl of this target left unfinished (see :meth:`leave_pending`)."""
+        if getattr(self, "_previous_pending", None) is None:
+            from pipelines.store import Store
+
+            store = Store(self.db_url)
+            try:
+                self._previous_pending = store.get_gaps(self.source, self.target, self.lang, self.country)["pending"]
+            finally:
+                store.close()
+        return self._previous_pending
 
     def page_error(self, response_or_url, problem: str) -> None:
         """Report a page that could not be used: one ERROR line with its URL; the crawl ends incomplete."""

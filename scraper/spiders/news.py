@@ -9,7 +9,17 @@
 2. RSS/Atom feeds (from ``-a feeds=`` and the sources config) are read with feedparser; their
    entries are kept when the article text mentions the query.
 3. Every article page is fetched (robots.txt obeyed) and trafilatura extracts the main text,
-   title, outlet (site name) and publication date.
+   title, outlet (site name) and language.
+
+Publication time: the page's own metadata (``article:published_time``, JSON-LD
+``datePublished``, ``<time datetime>``), else htmldate's reading of the page, keeps the exact
+time; only when a page gives nothing but a calendar day is that day used (or GDELT's ``seendate``
+when it falls on that day). A time without a zone is taken in the outlet's zone, Asia/Jakarta
+(``DEFAULT_TZ``; every source this project reads is Indonesian), and stored as UTC.
+
+One unusable entry (a GDELT row or feed entry whose URL is not ``http(s)://host/...``, e.g.
+``javascript:...``) is skipped and counted; the rest of that answer is still fetched. GDELT's
+``sourcecountry`` names are mapped to ISO codes with pycountry's full table.
 
 Incremental: after a complete crawl the window starts two days before the newest stored article
 (GDELT sees articles after they appear), and older feed entries are not fetched again.
@@ -22,7 +32,9 @@ import json
 import os
 import re
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import scrapy
@@ -34,8 +46,17 @@ OVERLAP = timedelta(days=2)
 MIN_WINDOW = timedelta(hours=1)
 DEFAULT_LOOKBACK = timedelta(days=90)  # GDELT DOC 2.0 searches the last three months
 GDELT_LANGS = {"indonesian": "id", "english": "en", "malay": "ms", "javanese": "jv", "sundanese": "su"}
-GDELT_COUNTRIES = {"indonesia": "id", "singapore": "sg", "malaysia": "my", "united states": "us",
-                   "australia": "au", "united kingdom": "gb"}
+# GDELT's country names that pycountry does not know as such (GDELT uses FIPS 10-4 short names).
+GDELT_COUNTRIES = {"south korea": "kr", "north korea": "kp", "russia": "ru", "vietnam": "vn", "iran": "ir",
+                   "syria": "sy", "laos": "la", "burma": "mm", "taiwan": "tw", "bolivia": "bo",
+                   "venezuela": "ve", "tanzania": "tz", "macedonia": "mk", "moldova": "md", "brunei": "bn",
+                   "east timor": "tl", "ivory coast": "ci", "cote d'ivoire": "ci", "czech republic": "cz",
+                   "palestine": "ps", "west bank": "ps", "gaza strip": "ps", "vatican city": "va",
+                   "micronesia": "fm", "cape verde": "cv", "swaziland": "sz", "turkey": "tr",
+                   "democratic republic of the congo": "cd", "republic of the congo": "cg",
+                   "congo (kinshasa)": "cd", "congo (brazzaville)": "cg", "the bahamas": "bs",
+                   "the gambia": "gm", "kosovo": "xk"}
+DEFAULT_TZ = "Asia/Jakarta"  # zone of a publication time given without one (Indonesian outlets)
 _TRACKING = re.compile(r"^(utm_|fbclid$|gclid$|amp$|_ga$)")
 _MAX_ID = 255
 ALL_ENTRIES = ("*", "feeds")
@@ -90,6 +111,28 @@ def parse_gdelt(body: bytes | str) -> list[dict]:
     Raises ValueError with GDELT's own sentence when the answer is not JSON (GDELT reports a
     bad query or a rate limit as a short HTML/text message with status 200).
     """
+    arts, _ = gdelt_entries(body)
+    return arts
+
+
+def url_problem(url) -> str | None:
+    """Why an article link cannot be fetched (a counted reason), or None for an http(s) URL with a host."""
+    if not isinstance(url, str) or not url.strip():
+        return "entries without a URL"
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return "entries with a malformed URL"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "entries whose URL is not http(s)"
+    if not parts.hostname or any(c.isspace() or ord(c) < 32 for c in url.strip()):
+        return "entries with a malformed URL"
+    return None
+
+
+def gdelt_entries(body: bytes | str) -> tuple[list[dict], dict[str, int]]:
+    """(usable articles, {reason: count} of the entries left out) of a GDELT ArtList answer."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     try:
         data = json.loads(text, strict=False)  # GDELT titles sometimes hold raw control characters
@@ -102,7 +145,16 @@ def parse_gdelt(body: bytes | str) -> list[dict]:
     arts = data.get("articles", [])
     if not isinstance(arts, list):
         raise ValueError("GDELT 'articles' is not a list")
-    return [a for a in arts if isinstance(a, dict) and a.get("url")]
+    good: list[dict] = []
+    bad: dict[str, int] = {}
+    for a in arts:
+        why = "GDELT entries that are not objects" if not isinstance(a, dict) else url_problem(a.get("url"))
+        if why:
+            why = why if why.startswith("GDELT") else "GDELT " + why
+            bad[why] = bad.get(why, 0) + 1
+        else:
+            good.append(a)
+    return good, bad
 
 
 def gdelt_seen(value: str | None) -> datetime | None:
@@ -176,12 +228,14 @@ def _struct(value) -> datetime | None:
     return datetime(*value[:6])  # feedparser gives UTC struct_time
 
 
-def extract_article(html: str | bytes, url: str | None = None) -> dict | None:
+def extract_article(html: str | bytes, url: str | None = None, tz: str = DEFAULT_TZ) -> dict | None:
     """Main text, title, outlet, author, publication/modification time and language of a page.
 
-    trafilatura does the extraction; its date is a calendar day, so when the page's own
-    ``article:published_time`` (or ``<time datetime>``, JSON-LD) falls on that day its exact time
-    is used. Returns None when the page holds no article text (under ``MIN_ARTICLE_CHARS``).
+    trafilatura does the extraction, but its date is a calendar day: the exact time comes from
+    the page's metadata (``article:published_time``, JSON-LD ``datePublished``, ``<time
+    datetime>``), else from htmldate; a time without a zone is taken in ``tz``. ``created_exact``
+    is False when only a day was found (then ``created_at`` is that day's local midnight, in UTC).
+    Returns None when the page holds no article text (under ``MIN_ARTICLE_CHARS``).
     """
     import trafilatura
     from lxml import html as lxml_html
@@ -206,12 +260,16 @@ def extract_article(html: str | bytes, url: str | None = None) -> dict | None:
         tree = lxml_html.fromstring(html)
     except (ValueError, lxml_html.etree.ParserError):
         tree = None
-    published = _page_time(tree, ("article:published_time", "datePublished", "pubdate"))
-    modified = _page_time(tree, ("article:modified_time", "dateModified"))
-    day = doc.date
+    zone = ZoneInfo(tz)
+    published = _page_time(tree, ("article:published_time", "datePublished", "pubdate"), zone)
+    modified = _page_time(tree, ("article:modified_time", "dateModified"), zone)
+    if published is None:
+        published = _htmldate_time(html, zone)
+    exact = published is not None
     created: Any = published
-    if day and (published is None or published[0].date().isoformat() != day[:10]):
-        created = (datetime.fromisoformat(day[:10]), None)
+    if published is None and doc.date:
+        midnight = datetime.fromisoformat(doc.date[:10]).replace(tzinfo=zone)
+        created = (midnight, midnight.astimezone(timezone.utc).replace(tzinfo=None))
     lang = None
     if tree is not None:
         lang = (tree.get("lang") or tree.get("xml:lang") or "").strip() or None
@@ -221,14 +279,19 @@ def extract_article(html: str | bytes, url: str | None = None) -> dict | None:
         "outlet": (doc.sitename or "").strip() or None,
         "author": (doc.author or "").strip() or None,
         "created_at": _as_utc(created),
+        "created_exact": exact,
         "updated_at": _as_utc(modified),
         "lang": lang or doc.language,
         "url": doc.url or url,
     }
 
 
-def _page_time(tree, names: tuple[str, ...]) -> tuple[datetime, datetime] | None:
-    """(local time, UTC) of the first parseable time the page declares under one of ``names``."""
+def _page_time(tree, names: tuple[str, ...], zone=None) -> tuple[datetime, datetime] | None:
+    """(local time, naive UTC) of the first parseable time the page declares under one of ``names``.
+
+    A time without a zone is taken in ``zone`` (the outlet's; UTC when None). A bare date is not
+    a time and is passed over here (trafilatura and htmldate give the day).
+    """
     if tree is None:
         return None
     values: list[str] = []
@@ -245,14 +308,43 @@ def _page_time(tree, names: tuple[str, ...]) -> tuple[datetime, datetime] | None
     if "article:published_time" in names:
         values += tree.xpath("//time/@datetime")
     for v in values:
+        v = v.strip()
+        if len(v) <= 10:  # "2024-01-15": a day, not a time
+            continue
         try:
-            local = datetime.fromisoformat(v.strip().replace("Z", "+00:00"))
+            local = datetime.fromisoformat(v.replace("Z", "+00:00"))
         except ValueError:
             continue
-        if local.tzinfo is None:
-            return local, local
-        return local, local.astimezone(timezone.utc).replace(tzinfo=None)
+        return _zoned(local, zone)
     return None
+
+
+def _zoned(local: datetime, zone) -> tuple[datetime, datetime]:
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=zone or timezone.utc)
+    return local, local.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _htmldate_time(html: str, zone) -> tuple[datetime, datetime] | None:
+    """htmldate's publication time of the page, when it finds one with a time of day."""
+    try:
+        from htmldate import find_date
+
+        found = find_date(html, outputformat="%Y-%m-%dT%H:%M:%S%z", original_date=True, extensive_search=False)
+    except Exception:  # noqa: BLE001 - htmldate raises many types on odd markup; the day is the fallback
+        return None
+    if not found:
+        return None
+    try:
+        when = datetime.strptime(found, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        try:
+            when = datetime.strptime(found, "%Y-%m-%dT%H:%M:%S")
+        except ValueError:
+            return None
+    if when.tzinfo is None and (when.hour, when.minute, when.second) == (0, 0, 0):
+        return None  # a day only
+    return _zoned(when, zone)
 
 
 def _as_utc(pair) -> datetime | None:
@@ -261,10 +353,20 @@ def _as_utc(pair) -> datetime | None:
     return pair[1] if pair[1] is not None else pair[0]
 
 
+@lru_cache(maxsize=512)
 def country_code(name: str | None) -> str | None:
-    if not name:
+    """GDELT's ``sourcecountry`` name (``Indonesia``, ``United States``...) -> ISO 3166 alpha-2, lower case."""
+    if not name or not name.strip():
         return None
-    return GDELT_COUNTRIES.get(name.strip().lower())
+    key = name.strip().lower()
+    if key in GDELT_COUNTRIES:
+        return GDELT_COUNTRIES[key]
+    import pycountry
+
+    try:
+        return pycountry.countries.lookup(name.strip()).alpha_2.lower()
+    except LookupError:
+        return None
 
 
 def lang_code(name: str | None) -> str | None:
@@ -393,20 +495,23 @@ class NewsSpider(SuaraSpider):
 
     def parse_gdelt(self, response, start: datetime, end: datetime):
         try:
-            arts = parse_gdelt(response.body)
+            arts, bad = gdelt_entries(response.body)
         except ValueError as exc:
             self.page_error(response, str(exc))
             return
-        if len(arts) >= self.maxrecords and end - start > MIN_WINDOW:
+        listed = len(arts) + sum(bad.values())  # bad rows fill GDELT's maxrecords too
+        if listed >= self.maxrecords and end - start > MIN_WINDOW:
             # A full answer may hide older articles: ask for both halves instead.
             mid = start + (end - start) / 2
-            self.logger.info("news: GDELT window %s..%s is full (%d); splitting", start, end, len(arts))
+            self.logger.info("news: GDELT window %s..%s is full (%d); splitting", start, end, listed)
             yield self.gdelt_request(mid, end)
             yield self.gdelt_request(start, mid)
             return
-        if len(arts) >= self.maxrecords:
+        if listed >= self.maxrecords:
             self.logger.warning("news: GDELT window %s..%s still holds %d+ articles; older ones in it are not listed",
-                                start, end, len(arts))
+                                start, end, listed)
+        for why, n in bad.items():  # counted once, in the answer that is used
+            self.skip(why, n)
         for a in arts:
             yield scrapy.Request(
                 a["url"], callback=self.parse_article, errback=self.failed,
@@ -432,8 +537,13 @@ class NewsSpider(SuaraSpider):
             when = e["updated"] or e["published"]
             if since is not None and when is not None and when < since:
                 continue
+            link = response.urljoin(e["link"]) if isinstance(e.get("link"), str) else None
+            why = url_problem(link)
+            if why:
+                self.skip("feed " + why)
+                continue
             yield scrapy.Request(
-                response.urljoin(e["link"]), callback=self.parse_article, errback=self.failed,
+                link, callback=self.parse_article, errback=self.failed,
                 cb_kwargs={"hint": {"seen": e["published"], "lang": None, "country": None, "title": e["title"],
                                     "from_feed": True}},
                 meta={"handle_httpstatus_list": [404, 410]},
@@ -460,6 +570,11 @@ class NewsSpider(SuaraSpider):
             self.logger.debug("news: %s does not mention %r; skipped", response.url, self.target)
             return
         created = art["created_at"] or hint.get("seen")
+        seen = hint.get("seen")
+        if art["created_at"] and not art.get("created_exact") and seen is not None:
+            # Only a day from the page: GDELT's first sighting is exact, and on that (local) day it is better.
+            if art["created_at"] <= seen < art["created_at"] + timedelta(days=1):
+                created = seen
         lang = art["lang"] or hint.get("lang")
         updated = art["updated_at"] if art["updated_at"] and art["updated_at"] != created else None
         yield self.mention(

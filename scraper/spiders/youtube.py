@@ -8,6 +8,10 @@ channel; for listed ids ``videos`` (1 unit) gives the channel. ``commentThreads`
 (``part=snippet,replies``, 100 threads a page, 1 unit) is followed through ``nextPageToken``;
 on an incremental crawl a video's paging stops at a page of threads already stored unchanged.
 A thread whose replies the API did not all inline gets them from ``comments`` (``parentId``).
+When that call fails (after the downloader's retries on 429/5xx, and a few more of its own for
+Google's transient ``processingFailure``/``backendError``), nothing of the thread is stored, the
+crawl ends incomplete naming the thread, and the next crawl asks for that thread first
+(``commentThreads?id=``), whether or not its incremental walk would reach it again.
 
 Each top-level comment is one ``kind=comment`` item. A reply by the video's own channel (the
 channel owner, typically the city's account) is stored in that comment's ``reply_text`` /
@@ -36,6 +40,9 @@ NO_KEY = (f"{KEY_ENV} is not set: create a YouTube Data API v3 key (Google Cloud
           f"APIs & Services > Credentials) and export {KEY_ENV}=...")
 VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 API_STATUSES = [400, 401, 403, 404]
+#: Reasons Google gives for a failure that a later try may not repeat.
+TRANSIENT = {"processingFailure", "backendError", "internalError"}
+REPLY_TRIES = 3
 #: Errors after which no further request can succeed today.
 FATAL = {"quotaExceeded", "dailyLimitExceeded", "rateLimitExceeded", "keyInvalid", "badRequest", "forbidden",
          "accessNotConfigured", "ipRefererBlocked", "keyExpired"}
@@ -202,6 +209,14 @@ class YouTubeSpider(SuaraSpider):
         return self.api("commentThreads", self.parse_threads, {"video_id": video_id}, **params)
 
     async def start(self):
+        # Threads whose replies the last crawl could not fetch come first.
+        resume = [w for w in self.previous_pending if isinstance(w, dict) and w.get("video") and w.get("thread")]
+        if resume:
+            self.logger.info("youtube: resuming %d thread(s) the last crawl could not finish", len(resume))
+            for w in resume:  # still owed until done: a crawl stopped early must not forget them
+                self.leave_pending({"video": str(w["video"]), "thread": str(w["thread"])})
+            vids = list(dict.fromkeys(str(w["video"]) for w in resume))
+            yield self.api("videos", self.parse_resume_videos, {"threads": resume}, part="snippet", id=",".join(vids))
         if self.video_ids:
             for i in range(0, len(self.video_ids), 50):
                 chunk = self.video_ids[i:i + 50]
@@ -270,10 +285,51 @@ class YouTubeSpider(SuaraSpider):
             else:
                 self.logger.warning("youtube: video %s not found (private, deleted or a wrong id)", vid)
 
-    def parse_threads(self, response, video_id: str):
+    def parse_resume_videos(self, response, threads: list[dict]):
+        data = self._json(response)
+        if data is None:
+            for w in threads:
+                self.leave_pending(w)
+            return
+        for it in data.get("items", []):
+            if it.get("id"):
+                self.channels.setdefault(it["id"], (it.get("snippet") or {}).get("channelId") or "")
+        for w in threads:
+            if w["video"] not in self.channels:
+                self.logger.warning("youtube: video %s of a thread to resume is gone", w["video"])
+                self.done_pending(w)
+                continue
+            yield self.api("commentThreads", self.parse_threads, {"video_id": w["video"], "resumed": w["thread"]},
+                           part="snippet,replies", id=w["thread"], textFormat="plainText")
+
+    def replies_request(self, video_id: str, top: dict, got: list, page_token: str | None = None,
+                        tries: int = 0) -> scrapy.Request:
+        params = {"part": "snippet", "parentId": top["source_id"], "maxResults": "100", "textFormat": "plainText"}
+        if page_token:
+            params["pageToken"] = page_token
+        req = self.api("comments", self.parse_replies, {"video_id": video_id, "top": top, "got": got}, **params)
+        req.meta["suara_tries"] = tries
+        return req.replace(errback=self.replies_failed)
+
+    def _replies_lost(self, url: str, video_id: str, top: dict, why: str) -> None:
+        """A thread whose replies could not all be read: nothing of it is stored now, the next crawl resumes it."""
+        self.leave_pending({"video": video_id, "thread": top["source_id"]})
+        self.page_error(url, f"replies of comment thread {top['source_id']} (video {video_id}) could not be read "
+                             f"({why}); the thread is left for the next crawl")
+
+    def replies_failed(self, failure):
+        kw = failure.request.cb_kwargs
+        response = getattr(failure.value, "response", None)
+        what = f"HTTP {response.status}" if response is not None else f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        self._replies_lost(_redact(failure.request.url), kw["video_id"], kw["top"], what)
+
+    def parse_threads(self, response, video_id: str, resumed: str | None = None):
         data = self._json(response)
         if data is None:
             return
+        if resumed and not any(t.get("id") == resumed for t in data.get("items", [])):
+            self.logger.warning("youtube: thread %s to resume is gone", resumed)
+            self.done_pending({"video": video_id, "thread": resumed})
         owner = self.channels.get(video_id)
         tops: list = []
         pending: list = []
@@ -288,30 +344,45 @@ class YouTubeSpider(SuaraSpider):
             first, others = split_replies(replies, owner)
             tops.append(self._with_reply(fields, first))
             tops.extend(self.mention(**f) for r in others if (f := comment_fields(r, video_id)))
+            self.done_pending({"video": video_id, "thread": top["id"]})
         known = self.page_is_known(tops) and not pending
         yield from tops
         for fields, parent in pending:
-            yield self.api("comments", self.parse_replies, {"video_id": video_id, "top": fields, "got": []},
-                           part="snippet", parentId=parent, maxResults="100", textFormat="plainText")
+            yield self.replies_request(video_id, fields, [])
         token = data.get("nextPageToken")
+        if resumed:
+            return  # one thread asked by id: no paging
         if token and not known:
             yield self.threads(video_id, token)
         elif token:
             self.logger.info("youtube: video %s: page of known comments; stopping (incremental)", video_id)
 
     def parse_replies(self, response, video_id: str, top: dict, got: list):
+        if response.status >= 400:
+            code, reason, message = api_error(response.body)
+            tries = response.meta.get("suara_tries", 0) + 1
+            if reason == "commentNotFound":  # the thread was deleted since it was listed
+                self.logger.warning("youtube: thread %s was deleted meanwhile; skipped", top["source_id"])
+                self.done_pending({"video": video_id, "thread": top["source_id"]})
+                return
+            if reason in TRANSIENT and tries < REPLY_TRIES:
+                self.logger.info("youtube: %s for the replies of %s; trying again", reason, top["source_id"])
+                yield response.request.replace(dont_filter=True, meta={**response.request.meta, "suara_tries": tries})
+                return
+            self.leave_pending({"video": video_id, "thread": top["source_id"]})
+            self.api_failure(response)  # the ERROR line (and a stop when the quota is spent)
+            return
         data = self._json(response)
-        if data is None:
+        if data is None:  # _json logged the ERROR
+            self.leave_pending({"video": video_id, "thread": top["source_id"]})
             return
         got = got + data.get("items", [])
         token = data.get("nextPageToken")
         if token:
-            parent = top["source_id"]
-            yield self.api("comments", self.parse_replies, {"video_id": video_id, "top": top, "got": got},
-                           part="snippet", parentId=parent, maxResults="100", textFormat="plainText",
-                           pageToken=token)
+            yield self.replies_request(video_id, top, got, token)
             return
         first, others = split_replies(got, self.channels.get(video_id))
+        self.done_pending({"video": video_id, "thread": top["source_id"]})
         yield self._with_reply(top, first)
         for r in others:
             f = comment_fields(r, video_id)
