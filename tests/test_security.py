@@ -268,8 +268,11 @@ def test_non_http_download_handlers_are_off():
 # ---- user names ------------------------------------------------------------------------------------------
 
 
-def test_reddit_profile_permalinks_keep_no_user_name(db_url):
+def test_reddit_profile_permalinks_keep_no_user_name(db_url, monkeypatch):
     from pipelines.privacy import scrub_url
+
+    monkeypatch.setenv("REDDIT_CLIENT_ID", "test-client")  # OAuth is the only default path
+    monkeypatch.setenv("REDDIT_CLIENT_SECRET", "test-secret")
 
     fake = FakeReddit()
     post = fake.post("19ab01")
