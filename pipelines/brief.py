@@ -232,7 +232,7 @@ def findings(store: Store, tables: dict[str, pd.DataFrame], cards: pd.DataFrame,
     if triangulation is not None and len(triangulation):
         tri = triangulation
         verdicts = Counter(v for v in tri["survey_verdict"] if isinstance(v, str) and v)
-        survey = _join(lang, [f"{n}× {t(lang, v)}" for v, n in verdicts.most_common()])
+        survey = _join(lang, [t(lang, "n_indicators", n=n, v=t(lang, v)) for v, n in verdicts.most_common()])
         names = lambda a: _join(lang, [indicator_name(lang, i) for i in tri.loc[tri["agreement"] == a, "indicator"]])  # noqa: E731
         out.append(t(lang, "s_survey", survey=survey, converge=names("converge"), diverge=names("diverge"),
                      few=names("too few")))

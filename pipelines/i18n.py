@@ -35,6 +35,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "s_validation_none": "belum ada; angka ini belum dibandingkan dengan pengodean manusia (lihat docs/reports.md).",
         "s_validation_some": "{k} sebutan memiliki label manusia.",
         "none": "tidak ada",
+        "n_indicators": "{n} indikator {v}",
         "and": "dan",
         # cards
         "fav": "tidak negatif",
@@ -73,6 +74,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "l_few": "ulasan: terlalu sedikit (kosong)",
         "l_reviews": "ulasan: tidak negatif (95% CI)",
         "all_sources": "semua sumber",
+        "per_quarter": "per kuartal",
         "no_reply_data": "tidak ada data balasan",
         "no_data": "tidak ada data dalam rentang ini",
         # tables
@@ -116,6 +118,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "s_validation_none": "none yet; these figures have not been compared with human coding (see docs/reports.md).",
         "s_validation_some": "{k} mentions carry a human label.",
         "none": "none",
+        "n_indicators": "{n} indicator(s) {v}",
         "and": "and",
         "fav": "not negative",
         "fav_long": "{fav} not negative (95% CI {lo}–{hi}), n={n}",
@@ -152,6 +155,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "l_few": "reviews: too few (hollow)",
         "l_reviews": "reviews: not negative (95% CI)",
         "all_sources": "all sources",
+        "per_quarter": "per quarter",
         "no_reply_data": "no reply data",
         "no_data": "no data in this range",
         "t_sentiment": "Sentiment per period",

@@ -23,7 +23,7 @@ _NIK = re.compile(r"(?<![\d+])\d(?:[ .-]?\d){15}(?!\d)")
 # runs starting 08. Short numbers (ticket ids, years, "112") are left alone.
 _PHONE = re.compile(r"(?<![\w+(])\(?(?:\+62|62|0)[\s.()-]*\d{1,4}\)?(?:[\s.-]*\d){6,11}(?!\d)")
 # @handles, but not the middle of an e-mail (already masked) or a word like "x@y".
-_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_.]{2,30}(?<!\.)")
+_HANDLE = re.compile(r"(?<![\w@[])@[A-Za-z0-9_.]{2,30}(?<!\.)")
 
 
 def scrub(text: str | None) -> str:

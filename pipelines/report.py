@@ -130,31 +130,52 @@ def _pooled(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["source"] == "all"] if "source" in df.columns else df
 
 
-def _indicator_panel(ax, g: pd.DataFrame, labels: list[str], colour: str, lang: str) -> None:
-    g = g.set_index("period").reindex(labels)
-    n = g["mentions"].fillna(0).to_numpy(dtype=float)
-    share = g["negative_share"].to_numpy(dtype=float)
-    # negative_share is complaints / labelled; recover the labelled count for the interval.
+def _with_labelled(df: pd.DataFrame) -> pd.DataFrame:
+    """Add ``_lab``, the labelled mentions behind each share (complaints / negative_share)."""
+    share = df["negative_share"].astype(float).to_numpy()
+    comp = df["complaints"].astype(float).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        lab = np.where(share > 0, g["complaints"].fillna(0).to_numpy(dtype=float) / share, n)
-    lab = np.where(np.isnan(share), 0, np.round(lab))
-    _share_line(ax, np.arange(len(labels)), g["complaints"].fillna(0), lab, colour, lw=1.8, ms=3)
+        lab = np.where(share > 0, comp / share, df["mentions"].astype(float).to_numpy())
+    return df.assign(_lab=np.where(np.isnan(share), 0, np.round(lab)))
+
+
+def _coarsen(df: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """Monthly indicator rows summed to quarters when a month averages fewer than
+    MIN_PERIOD_MENTIONS mentions per indicator: a readable line beats a row of hollow dots."""
+    df = _with_labelled(df)
+    labels = list(dict.fromkeys(df["period"]))
+    if not labels or not all(len(p) == 7 and p[4] == "-" and p[5:].isdigit() for p in labels):
+        return df, False
+    per_cell = df["mentions"].sum() / max(1, len(labels) * df["indicator"].nunique())
+    if per_cell >= MIN_PERIOD_MENTIONS:
+        return df, False
+    q = df["period"].map(lambda p: f"{p[:4]}-Q{(int(p[5:7]) - 1) // 3 + 1}")
+    out = (df.assign(period=q).groupby(["period", "indicator"], sort=False)[["mentions", "complaints", "_lab"]]
+           .sum().reset_index())
+    return out, True
+
+
+def _indicator_panel(ax, g: pd.DataFrame, labels: list[str], colour: str, lang: str) -> None:
+    g = g.set_index("period").reindex(labels).fillna(0)
+    _share_line(ax, np.arange(len(labels)), g["complaints"], g["_lab"], colour, lw=1.8, ms=3)
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
 
 
 def plot_indicators(df: pd.DataFrame, path, title: str | None = None, lang: str = "en") -> Path:
     """Complaint share per period, one small panel per indicator (all sources pooled), so six
-    series never overlap; sparse periods are hollow points, not swings."""
+    series never overlap; sparse periods are hollow points, not swings; sparse months are
+    shown as quarters."""
     path = Path(path)
-    df = _pooled(df)
+    model = df["model"].iloc[0] if len(df) else ""
+    df, coarse = _coarsen(_pooled(df))
     labels = list(dict.fromkeys(df["period"]))
     inds = list(dict.fromkeys(df["indicator"]))
     cols = 3
     rows = max(1, math.ceil(len(inds) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(10, 2.6 * rows + 0.6), sharex=True, sharey=True, squeeze=False)
-    model = df["model"].iloc[0] if len(df) else ""
-    fig.suptitle((title or t(lang, "c_indicators")) + (f" ({model})" if model else ""), fontsize=10)
+    fig.suptitle((title or t(lang, "c_indicators")) + (f" ({t(lang, 'per_quarter')})" if coarse else "")
+                 + (f" ({model})" if model else ""), fontsize=10)
     for ax in axes.flat[len(inds):]:
         ax.axis("off")
     if not inds:
@@ -173,13 +194,13 @@ def plot_indicators(df: pd.DataFrame, path, title: str | None = None, lang: str 
 
 
 def plot_indicator_trend(df: pd.DataFrame, indicator: str, path, lang: str = "en") -> Path:
-    """The small chart of one indicator's card: its complaint share per period."""
+    """The small chart of one indicator's card: its complaint share per period (quarters when sparse)."""
     path = Path(path)
-    df = _pooled(df)
+    df, coarse = _coarsen(_pooled(df))
     labels = list(dict.fromkeys(df["period"]))
     fig, ax = plt.subplots(figsize=(4.2, 1.9))
     _indicator_panel(ax, df[df["indicator"] == indicator], labels, "#d1495b", lang)
-    ax.set_ylabel(t(lang, "ax_complaint_share"), fontsize=7)
+    ax.set_ylabel(t(lang, "ax_complaint_share") + (f"\n({t(lang, 'per_quarter')})" if coarse else ""), fontsize=7)
     ax.tick_params(labelsize=7)
     if labels:
         _ticks(ax, labels)

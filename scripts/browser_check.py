@@ -43,6 +43,7 @@ window.addEventListener('load', function () {
     cards: document.querySelectorAll('article.card').length,
     quotes: Array.from(document.querySelectorAll('article.card blockquote.quote')).map(function (q) { return q.innerText; })
   };
+  if (window.parent !== window) { window.parent.postMessage(JSON.stringify(r), '*'); return; }
   var pre = document.createElement('pre');
   pre.id = '__probe';
   pre.textContent = JSON.stringify(r);
@@ -50,6 +51,14 @@ window.addEventListener('load', function () {
 });
 </script>
 """
+# Chromium will not make a window narrower than 500 px, so a phone width is an iframe of that
+# width inside a wider window: the page inside sees innerWidth == the phone's width.
+MIN_WINDOW = 500
+_FRAME = """<!DOCTYPE html><html><body style="margin:0;background:#fff">
+<iframe src="{src}" style="width:{width}px;height:{height}px;border:0;display:block" scrolling="no"></iframe>
+<script>window.addEventListener('message', function (e) {{
+  var pre = document.createElement('pre'); pre.id = '__probe'; pre.textContent = e.data; document.body.appendChild(pre);
+}});</script></body></html>"""
 
 
 def find_browser() -> str | None:
@@ -71,8 +80,12 @@ def probe(browser: str, report: Path, width: int, workdir: Path) -> dict:
     page = report.read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>")
     probed = workdir / f"probe-{width}.html"
     probed.write_text(page, encoding="utf-8")
-    dom = _run(browser, [f"--window-size={width},900", "--virtual-time-budget=10000", "--dump-dom",
-                         probed.as_uri()])
+    target = probed
+    if width < MIN_WINDOW:
+        target = workdir / f"frame-{width}.html"
+        target.write_text(_FRAME.format(src=probed.name, width=width, height=900), encoding="utf-8")
+    dom = _run(browser, [f"--window-size={max(width, MIN_WINDOW)},900", "--virtual-time-budget=10000", "--dump-dom",
+                         target.as_uri()])
     m = re.search(r'<pre id="__probe">(.*?)</pre>', dom, re.S)
     if not m:
         raise RuntimeError(f"the probe did not report at {width}px (chromium printed {len(dom)} characters)")
@@ -107,8 +120,21 @@ def check(report: Path, shots: Path | None = None) -> dict:
                 problems.append(f"{len(leaks)} quote(s) show a phone number or e-mail")
             shot = shots / f"report-{width}.png"
             height = min(int(r["height"]) + 20, 16000)
-            _run(browser, [f"--window-size={width},{height}", "--virtual-time-budget=10000",
-                           f"--screenshot={shot}", report.as_uri()])
+            target = report
+            if width < MIN_WINDOW:
+                target = Path(tmp) / f"shot-{width}.html"
+                copy = Path(tmp) / report.name
+                shutil.copyfile(report, copy)
+                target.write_text(_FRAME.format(src=copy.name, width=width, height=height), encoding="utf-8")
+            if shot.exists():
+                shot.unlink()
+            _run(browser, [f"--window-size={max(width, MIN_WINDOW)},{height}", "--virtual-time-budget=10000",
+                           f"--screenshot={shot}", target.as_uri()])
+            if shot.exists() and width < MIN_WINDOW:
+                from PIL import Image  # matplotlib's dependency: crop the frame's width
+
+                with Image.open(shot) as im:
+                    im.crop((0, 0, width, im.size[1])).save(shot)
             if shot.exists():
                 result["screenshots"].append(str(shot))
             else:
