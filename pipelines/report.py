@@ -211,32 +211,33 @@ def plot_indicator_trend(df: pd.DataFrame, indicator: str, path, lang: str = "en
 
 def plot_responsiveness(df: pd.DataFrame, path, title: str | None = None, lang: str = "en",
                         app_names: dict | None = None) -> Path:
-    """Reply rate and median reply latency per period, one line per app of a source that
-    carries replies; the others are named as having no reply data instead of drawn at zero."""
+    """Reply rate per period pooled per source that carries replies (a single app rarely has
+    enough reviews a month to draw), and median reply latency per app as points; sources
+    without reply data are named as such instead of drawn at zero."""
     path = Path(path)
     labels = list(dict.fromkeys(df["period"]))
     xs = np.arange(len(labels))
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 5.2), sharex=True)
     ax1.set_title(title or t(lang, "c_replies"), fontsize=10)
     carried = set(REPLY_SOURCES) | set(df.loc[df["replied"] > 0, "source"]) if len(df) else set()
-    drawn, silent = 0, []
-    for (source, app_), g in df.groupby(["source", "app"], sort=True):
-        name = app_label(source, app_, app_names, lang)
-        if source not in carried:
-            silent.append(name)
-            continue
-        c = _COLOURS[drawn % len(_COLOURS)]
-        drawn += 1
+    silent = [app_label(s, a, app_names, lang) for (s, a), _ in df.groupby(["source", "app"], sort=True)
+              if s not in carried] if len(df) else []
+    shown = df[df["source"].isin(carried)] if len(df) else df
+    for i, (source, g) in enumerate(shown.groupby("source", sort=True)):
+        g = g.groupby("period", sort=False)[["replied", "reviews"]].sum().reindex(labels).fillna(0)
+        _share_line(ax1, xs, g["replied"], g["reviews"], _COLOURS[i % len(_COLOURS)], label=source_name(lang, source),
+                    lw=2, band=True, ms=4)
+    for i, ((source, app_), g) in enumerate(shown.groupby(["source", "app"], sort=True)):
         g = g.set_index("period").reindex(labels)
-        _share_line(ax1, xs, g["replied"].fillna(0), g["reviews"].fillna(0), c, label=name, lw=1.5, band=False, ms=3)
-        lat = g["median_reply_latency_days"].to_numpy(dtype=float)
-        ax2.plot(xs, lat, marker="o", ms=3, color=c)
-    if drawn:
+        ax2.plot(xs, g["median_reply_latency_days"].to_numpy(dtype=float), ls="none", marker="o", ms=4,
+                 color=_COLOURS[(i + 3) % len(_COLOURS)], label=app_label(source, app_, app_names, lang))
+    if len(shown):
         _legend(ax1)
+        _legend(ax2)
     else:
         _no_data(ax1, lang)
     if silent:
-        ax1.text(0.0, -0.02, t(lang, "no_reply_data") + ": " + "; ".join(silent), transform=ax1.transAxes,
+        ax1.text(1.01, 0.35, t(lang, "no_reply_data") + ":\n" + "\n".join(silent), transform=ax1.transAxes,
                  fontsize=7, color="#666", va="top")
     ax1.set_ylim(-0.02, 1.02)
     ax1.set_ylabel(t(lang, "ax_reply_rate"))
