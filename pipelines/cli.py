@@ -6,6 +6,7 @@ user can fix (``SuaraError``) become one line on stderr and a non-zero exit.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Annotated, Optional
@@ -51,13 +52,34 @@ app.add_typer(crawl_app, name="crawl")
 
 # Piped into a file or cron's mail, rich would wrap at 80 columns; lines stay whole there.
 _PIPED_WIDTH = None if os.isatty(1) else 200
-console = Console(stderr=True, width=None if os.isatty(2) else 200)
-out = Console(width=_PIPED_WIDTH)
+console = Console(stderr=True, width=None if os.isatty(2) else 200, soft_wrap=not os.isatty(2))
+out = Console(width=_PIPED_WIDTH, soft_wrap=_PIPED_WIDTH is not None)
 
 DbOpt = Annotated[
     Optional[str],
     typer.Option("--db", envvar="SUARA_DB", help="Database URL (default: SQLite file in ./data/out or $SUARA_HOME)."),
 ]
+
+
+def _clean_captured_warnings() -> logging.Filter:
+    """Scrapy routes warnings into logging (``py.warnings``), which would print them with a
+    timestamp and logger name, once per crawl; print each distinct one once, as one line."""
+    import logging
+    import sys
+
+    seen: set[str] = set()
+
+    class _Once(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            msg = record.getMessage().strip()
+            if msg not in seen:
+                seen.add(msg)
+                sys.stderr.write(msg + "\n")
+            return False
+
+    once = _Once()
+    logging.getLogger("py.warnings").addFilter(once)
+    return once
 
 
 def main() -> None:
@@ -66,6 +88,7 @@ def main() -> None:
     # Library warnings (e.g. "IndoBERT did not load, ran the lexicon") as one plain line.
     warnings.formatwarning = lambda message, category, *args, **kwargs: f"warning: {message}\n"
     warnings.filterwarnings("once", category=UserWarning)  # one line per distinct warning, not per batch
+    _clean_captured_warnings()
     app()
 
 

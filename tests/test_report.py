@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -273,3 +274,38 @@ def test_notebook_helpers_from_any_folder(store, tmp_path, monkeypatch):
         status(f"sqlite:///{missing}")
     res = CliRunner().invoke(app, ["status", "--db", f"sqlite:///{missing}"])
     assert res.exit_code == 2 and not missing.exists() and not missing.parent.exists()
+
+
+def test_piped_output_is_not_wrapped(tmp_path):
+    import subprocess
+    import sys
+
+    deep = tmp_path / ("a-rather-long-folder-name-for-a-cron-log-" * 3) / "suara.db"
+    Store(f"sqlite:///{deep}").close()
+    res = subprocess.run([sys.executable, "-m", "pipelines.cli", "status", "--db", f"sqlite:///{deep}"],
+                         capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert res.returncode == 0, res.stderr
+    assert f"store: sqlite:///{deep}" in res.stdout.splitlines()
+
+
+def test_captured_warnings_print_once_as_one_line(capfd):
+    import logging
+    import warnings
+
+    from pipelines.cli import _clean_captured_warnings
+
+    once = _clean_captured_warnings()
+    fmt = warnings.formatwarning
+    logging.captureWarnings(True)  # what Scrapy does during a crawl
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.formatwarning = lambda message, *a, **k: f"warning: {message}\n"
+            for _ in range(3):
+                warnings.warn("model X did not load; ran the lexicon")
+    finally:
+        logging.captureWarnings(False)
+        logging.getLogger("py.warnings").removeFilter(once)
+        warnings.formatwarning = fmt
+    err = capfd.readouterr().err
+    assert err.count("warning: model X did not load; ran the lexicon") == 1 and "py.warnings" not in err
