@@ -309,3 +309,21 @@ def test_captured_warnings_print_once_as_one_line(capfd):
         warnings.formatwarning = fmt
     err = capfd.readouterr().err
     assert err.count("warning: model X did not load; ran the lexicon") == 1 and "py.warnings" not in err
+
+
+def test_cli_triangulate_filters(brief_store, db_url, tmp_path):
+    survey = tmp_path / "survey.csv"
+    survey.write_text("indicator,verdict\npenanggapan,poor\n", encoding="utf-8")
+    base = ["triangulate", "--db", db_url, "--survey", str(survey)]
+    res = CliRunner().invoke(app, base + ["--source", "appstore", "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    tri = pd.read_csv(tmp_path / "a" / "triangulation.csv", encoding="utf-8-sig").set_index("indicator")
+    assert tri.loc["penanggapan", "review_mentions"] == 1  # only the App Store praise
+    res = CliRunner().invoke(app, base + ["--until", "2024-01-31", "--out", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    tri = pd.read_csv(tmp_path / "b" / "triangulation.csv", encoding="utf-8-sig").set_index("indicator")
+    assert tri.loc["penanggapan", "review_mentions"] == 2 and tri.loc["penanggapan", "window_end"] == "2024-01-31"
+    res = CliRunner().invoke(app, base + ["--until", "2024-01-31", "--window", "2024-01-01:2024-02-01"])
+    assert res.exit_code == 2 and res.stderr.strip() == "error: give either --window or --since/--until, not both"
+    res = CliRunner().invoke(app, base + ["--source", "tiktok"])
+    assert res.exit_code == 2 and "bad --source 'tiktok'" in res.stderr
