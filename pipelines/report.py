@@ -345,7 +345,7 @@ details{margin:.5em 0}summary{cursor:pointer;font-weight:600}
 @media print{
 body{max-width:none;font-size:10pt;padding:0}
 #tables{display:none}
-.card,figure,blockquote{break-inside:avoid}
+figure,blockquote,.card img,.fav{break-inside:avoid}
 h2,h3{break-after:avoid}
 .cards{grid-template-columns:1fr 1fr}
 a{color:inherit;text-decoration:none}

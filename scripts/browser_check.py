@@ -4,7 +4,8 @@
 
 Checks at each width: no horizontal overflow of the page, every chart image loaded, the
 summary is the first section, quote cards are present, and no quote shows an unmasked phone
-number or e-mail address. Screenshots go to ``<report folder>/screenshots/report-<width>.png``.
+number or e-mail address. Screenshots go to ``<report folder>/screenshots/report-<width>.png``,
+and the page printed to PDF (print stylesheet) to ``screenshots/report.pdf``.
 Prints one JSON object; exits 0 when every check passes, 1 when one fails, 2 when no
 Chromium is installed. ``tests/test_report_browser.py`` runs it on the demo's report.
 """
@@ -143,6 +144,15 @@ def check(report: Path, shots: Path | None = None) -> dict:
                                                          "firstSection", "cards")} | {
                 "quotes": len(r["quotes"]), "problems": problems}
             result["ok"] = result["ok"] and not problems
+        # Print to PDF as a reader would (the print stylesheet applies).
+        pdf = shots / "report.pdf"
+        if pdf.exists():
+            pdf.unlink()
+        _run(browser, ["--no-pdf-header-footer", f"--print-to-pdf={pdf}", report.as_uri()])
+        result["pdf"] = str(pdf) if pdf.exists() and pdf.read_bytes()[:5] == b"%PDF-" else None
+        if result["pdf"] is None:
+            result["ok"] = False
+            result["pdf_problem"] = "printing to PDF wrote no PDF"
     return result
 
 

@@ -290,23 +290,19 @@ def test_piped_output_is_not_wrapped(tmp_path):
 
 def test_captured_warnings_print_once_as_one_line(capfd):
     import logging
-    import warnings
 
     from pipelines.cli import _clean_captured_warnings
 
     once = _clean_captured_warnings()
-    fmt = warnings.formatwarning
-    logging.captureWarnings(True)  # what Scrapy does during a crawl
+    log = logging.getLogger("py.warnings")
+    was_disabled, log.disabled = log.disabled, False
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            warnings.formatwarning = lambda message, *a, **k: f"warning: {message}\n"
-            for _ in range(3):
-                warnings.warn("model X did not load; ran the lexicon")
+        # What logging.captureWarnings (switched on by Scrapy during a crawl) does per warning.
+        for _ in range(3):
+            log.warning("%s", "warning: model X did not load; ran the lexicon\n")
     finally:
-        logging.captureWarnings(False)
-        logging.getLogger("py.warnings").removeFilter(once)
-        warnings.formatwarning = fmt
+        log.removeFilter(once)
+        log.disabled = was_disabled
     err = capfd.readouterr().err
     assert err.count("warning: model X did not load; ran the lexicon") == 1 and "py.warnings" not in err
 
