@@ -77,6 +77,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "per_quarter": "per kuartal",
         "no_reply_data": "tidak ada data balasan",
         "no_data": "tidak ada data dalam rentang ini",
+        "no_labels_note": "belum ada label sentimen: keluhan = sebutan negatif",
         # tables
         "t_sentiment": "Sentimen per periode",
         "t_indicators": "Indikator per periode",
@@ -158,6 +159,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "per_quarter": "per quarter",
         "no_reply_data": "no reply data",
         "no_data": "no data in this range",
+        "no_labels_note": "no sentiment labels yet: a complaint is a negative mention",
         "t_sentiment": "Sentiment per period",
         "t_indicators": "Indicators per period",
         "t_responsiveness": "Replies per period",
@@ -174,6 +176,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "m_until": "until",
     },
 }
+
+# The appendix's metadata keys (and the two words its values use) in Indonesian; English is as given.
+META_ID = {
+    "period": "periode", "since": "sejak", "until": "sampai", "filters": "saringan", "store": "penyimpanan",
+    "mentions": "sebutan", "sentiment model": "model sentimen",
+    "mentions labelled by that model": "sebutan berlabel oleh model itu",
+    "other models in the store": "model lain di penyimpanan", "indicator taxonomy": "taksonomi indikator",
+    "first mention": "sebutan pertama", "last mention": "sebutan terakhir", "none": "tidak ada",
+}
+
+
+def meta_text(lang: str, text) -> str:
+    return META_ID.get(str(text), str(text)) if lang == "id" else str(text)
+
 
 # Indicator names as a reader knows them.
 INDICATOR_NAMES = {

@@ -188,8 +188,7 @@ def plot_indicators(df: pd.DataFrame, path, title: str | None = None, lang: str 
         if labels:
             _ticks(ax, labels)
     if len(df) and not model:
-        fig.text(0.5, 0.01, "no sentiment labels yet: a complaint is a negative mention", ha="center",
-                 color="#666", fontsize=8)
+        fig.text(0.5, 0.01, t(lang, "no_labels_note"), ha="center", color="#666", fontsize=8)
     return _save(fig, path)
 
 
@@ -405,7 +404,9 @@ def render_html(title: str, meta: dict, sections: list[tuple[str, str, str]], la
     ``heading``/``note`` are escaped here; ``body_html`` must already be safe HTML.
     """
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    items = "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in meta.items())
+    from .i18n import meta_text
+
+    items = "".join(f"<dt>{_esc(meta_text(lang, k))}</dt><dd>{_esc(meta_text(lang, v))}</dd>" for k, v in meta.items())
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="{_esc(lang)}"><head><meta charset="utf-8">',

@@ -210,6 +210,7 @@ def test_report_page_findings_first_language_and_quotes(brief_store, tmp_path):
     idn = write_trends(brief_store, tmp_path / "id", lang="id", quotes=False)["report"].read_text(encoding="utf-8")
     assert '<html lang="id">' in idn and "Ringkasan temuan" in idn and "Kutipan tidak disertakan" in idn
     assert "<blockquote" not in idn and "Laporan saya" not in idn
+    assert "<dt>penyimpanan</dt>" in idn and "<dt>model sentimen</dt>" in idn and "<dt>store</dt>" in page
 
 
 def test_cli_report_regenerates_with_survey_from_config(brief_store, db_url, tmp_path):
