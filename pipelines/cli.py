@@ -6,6 +6,7 @@ user can fix (``SuaraError``) become one line on stderr and a non-zero exit.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Annotated, Optional
@@ -49,8 +50,10 @@ def _global(
 crawl_app = typer.Typer(cls=_Group, help="Collect mentions from one source into the store.", no_args_is_help=True)
 app.add_typer(crawl_app, name="crawl")
 
-console = Console(stderr=True)
-out = Console()
+# Piped into a file or cron's mail, rich would wrap at 80 columns; lines stay whole there.
+_PIPED_WIDTH = None if os.isatty(1) else 200
+console = Console(stderr=True, width=None if os.isatty(2) else 200, soft_wrap=not os.isatty(2))
+out = Console(width=_PIPED_WIDTH, soft_wrap=_PIPED_WIDTH is not None)
 
 DbOpt = Annotated[
     Optional[str],
@@ -58,11 +61,34 @@ DbOpt = Annotated[
 ]
 
 
+def _clean_captured_warnings() -> logging.Filter:
+    """Scrapy routes warnings into logging (``py.warnings``), which would print them with a
+    timestamp and logger name, once per crawl; print each distinct one once, as one line."""
+    import logging
+    import sys
+
+    seen: set[str] = set()
+
+    class _Once(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            msg = record.getMessage().strip()
+            if msg not in seen:
+                seen.add(msg)
+                sys.stderr.write(msg + "\n")
+            return False
+
+    once = _Once()
+    logging.getLogger("py.warnings").addFilter(once)
+    return once
+
+
 def main() -> None:
     import warnings
 
     # Library warnings (e.g. "IndoBERT did not load, ran the lexicon") as one plain line.
     warnings.formatwarning = lambda message, category, *args, **kwargs: f"warning: {message}\n"
+    warnings.filterwarnings("once", category=UserWarning)  # one line per distinct warning, not per batch
+    _clean_captured_warnings()
     app()
 
 
@@ -160,18 +186,30 @@ def import_cmd(
 
 @app.command("export")
 def export_cmd(
-    out_file: Annotated[Path, typer.Option("--out", help="CSV file to write (UTF-8 with BOM, formula-safe).")],
+    out_file: Annotated[Path, typer.Option("--out", help="File to write: CSV (UTF-8 with BOM, formula-safe) or .xlsx with --format xlsx.")],
     source: Annotated[Optional[str], typer.Option("--source", help="Only this source, e.g. playstore.")] = None,
     db: DbOpt = None,
+    labels: Annotated[bool, typer.Option("--labels", help="Add each mention's sentiment (model, version) and indicators with polarity and evidence.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="csv (default) or xlsx (sheets: mentions, indicators, codebook).")] = "csv",
+    model: Annotated[Optional[str], typer.Option("--model", help="Sentiment model for --labels (default: the one that labelled most).")] = None,
 ) -> None:
-    """Write every stored mention to a CSV (authors only as pseudonymous keys)."""
-    from .export import export_mentions, mentions_frame
+    """Write every stored mention to a CSV or workbook (authors only as pseudonymous keys)."""
+    from .errors import InputError
+    from .export import export_mentions, export_workbook, labelled_mentions_frame, mentions_frame
+    from .outputs import write_csv
     from .store import Store
 
+    if fmt not in ("csv", "xlsx"):
+        raise InputError(f"bad --format {fmt!r}: use csv or xlsx")
     store = Store(db)
     try:
         n = len(mentions_frame(store, source))
-        path = export_mentions(store, out_file, source)
+        if fmt == "xlsx":
+            path = export_workbook(store, out_file, source, model, labels=True)
+        elif labels:
+            path = write_csv(labelled_mentions_frame(store, source, model), out_file)
+        else:
+            path = export_mentions(store, out_file, source)
     finally:
         store.close()
     out.print(f"{path}: {n} mention(s)", highlight=False, soft_wrap=True)
@@ -664,30 +702,72 @@ def tag_cmd(
 
 
 # ---- report: trends and triangulation -------------------------------------------------------------
+# Report filters and language, shared by trends, report and triangulate.
+SourceOpt = Annotated[Optional[list[str]], typer.Option("--source", help="Only this source (repeat for several), e.g. playstore.")]
+AppOpt = Annotated[Optional[list[str]], typer.Option("--app", help="Only this app id or news query (repeat for several).")]
+LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Report language: id or en (default: the config's [trends] lang, else id).")]
+NoQuotesOpt = Annotated[bool, typer.Option("--no-quotes", help="Leave citizen quotes out of report.html.")]
+SurveyOpt = Annotated[Optional[Path], typer.Option("--survey", help="Survey CSV to set beside the reviews (default: the config's [survey]).")]
+ReportConfigOpt = Annotated[Optional[Path], typer.Option("--config", envvar="SUARA_CONFIG", help="Sources config: app names, language, survey.")]
+
+
 @app.command("trends")
 def trends_cmd(
-    period: Annotated[str, typer.Option("--period", help="week, month or quarter.")] = "month",
+    period: Annotated[Optional[str], typer.Option("--period", help="week, month or quarter (default: the config's, else month).")] = None,
     since: Annotated[Optional[str], typer.Option("--since", help="First day, YYYY-MM-DD.")] = None,
     until: Annotated[Optional[str], typer.Option("--until", help="Last day (inclusive), YYYY-MM-DD.")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: <output>/reports).")] = None,
     model: Annotated[Optional[str], typer.Option("--model", help="Sentiment model (default: the one that labelled most).")] = None,
     db: DbOpt = None,
+    source: SourceOpt = None,
+    app_: AppOpt = None,
+    lang: LangOpt = None,
+    no_quotes: NoQuotesOpt = False,
+    survey: SurveyOpt = None,
+    config: ReportConfigOpt = None,
 ) -> None:
     """Sentiment, complaints by indicator and developer replies per period: CSVs, charts, report.html."""
+    _report(db, out_dir, period, since, until, model, source, app_, lang, no_quotes, survey, config, print_all=True)
+
+
+def _report(db, out_dir, period, since, until, model, source, app_, lang, no_quotes, survey, config, print_all) -> None:
+    from .brief import write_report
     from .paths import output_dir
     from .store import Store
-    from .trends import model_counts, write_trends
+    from .trends import model_counts
 
     store = Store(db)
     try:
-        paths = write_trends(store, out_dir or output_dir() / "reports", period, since, until, model)
+        paths = write_report(store, out_dir or output_dir() / "reports", period=period, since=since, until=until,
+                             model=model, source=source, app=app_, lang=lang, quotes=not no_quotes, survey=survey,
+                             config=config)
         unlabelled = model_counts(store).empty
     finally:
         store.close()
-    for path in paths.values():
-        out.print(str(path), highlight=False, soft_wrap=True)
+    for name, path in paths.items():
+        if print_all or name == "report":
+            out.print(str(path), highlight=False, soft_wrap=True)
     if unlabelled:
         console.print("note: no mention has a sentiment label yet, so shares are empty", highlight=False)
+
+
+@app.command("report")
+def report_cmd(
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: <output>/reports).")] = None,
+    period: Annotated[Optional[str], typer.Option("--period", help="week, month or quarter (default: the config's).")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="First day, YYYY-MM-DD.")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Last day (inclusive), YYYY-MM-DD.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="Sentiment model (default: the one that labelled most).")] = None,
+    db: DbOpt = None,
+    source: SourceOpt = None,
+    app_: AppOpt = None,
+    lang: LangOpt = None,
+    no_quotes: NoQuotesOpt = False,
+    survey: SurveyOpt = None,
+    config: ReportConfigOpt = None,
+) -> None:
+    """Regenerate report.html (and the trend files beside it) from the store, with the survey when configured."""
+    _report(db, out_dir, period, since, until, model, source, app_, lang, no_quotes, survey, config, print_all=False)
 
 
 @app.command("triangulate")
@@ -700,17 +780,28 @@ def triangulate_cmd(
     model: Annotated[Optional[str], typer.Option("--model", help="Sentiment model (default: the one that labelled most).")] = None,
     basis: Annotated[str, typer.Option("--basis", help="Favourability from indicator polarity (default) or from review sentiment alone (earlier definition).")] = "polarity",
     db: DbOpt = None,
+    source: SourceOpt = None,
+    app_: AppOpt = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="First day, YYYY-MM-DD (same as --window START:).")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Last day, YYYY-MM-DD (same as --window :END).")] = None,
 ) -> None:
     """Compare the survey with what reviews say per indicator: triangulation.csv/.md and a dumbbell chart."""
+    from .errors import InputError
     from .paths import output_dir
     from .store import Store
+    from .trends import check_filters
     from .triangulate import parse_mapping, write_triangulation
 
     survey_map = parse_mapping(mapping, scale)
+    if (since or until) and window:
+        raise InputError("give either --window or --since/--until, not both")
+    if since or until:
+        window = f"{since or ''}:{until or ''}"
     store = Store(db)
     try:
+        check_filters(store, source, app_)
         paths = write_triangulation(store, survey, out_dir or output_dir() / "reports", window, model, survey_map,
-                                    basis=basis)
+                                    source=source, app=app_, basis=basis)
     finally:
         store.close()
     for path in paths.values():
@@ -773,6 +864,7 @@ def status_cmd(db: DbOpt = None) -> None:
     from .runner import describe_run, status
 
     st = status(db)
+    out.print(f"store: {st['store']}", highlight=False, soft_wrap=True)
     t = Table(title="sources", title_justify="left")
     for col in ("source", "target", "state", "last complete (UTC)", "mentions", "waiting analysis"):
         t.add_column(col, overflow="fold")
@@ -840,7 +932,10 @@ def demo_cmd(
     summary, info = run_demo(out_dir, on_step=_print_step)
     _print_run(summary)
     reports = summary.out_dir
-    out.print(f"\nstore:          {info['db']}")
+    out.print(f"\nstore:          {info['db']}", soft_wrap=True)
+    out.print(f"look again:     suara status --db {info['db']}", highlight=False, soft_wrap=True)
+    out.print(f"                suara report --db {info['db']} --config {info['config']} --out {reports}",
+              highlight=False, soft_wrap=True)
     out.print(f"sources config: {info['config']}")
     out.print(f"open first:     {reports / 'report.html'}")
     for name in ("sentiment_by_period.csv", "indicators_by_period.csv", "responsiveness_by_period.csv",

@@ -260,8 +260,11 @@ def run_once(
 
                 record(StepResult("triangulate", target=str(cfg.survey.file)), triangulation)
             tr_step = StepResult("trends", target=str(out_dir))
+            from .brief import app_names_from_config
+
             record(tr_step, lambda: write_trends(store, out_dir, period=cfg.trends.period,
-                                                 triangulation=tri.get("frame")))
+                                                 triangulation=tri.get("frame"), lang=cfg.trends.lang,
+                                                 app_names=app_names_from_config(cfg)))
         else:
             record(StepResult("trends", status="skipped", detail="the store has no mentions yet"), None)
         new = sum(s.new for s in summary.steps if s.step == "crawl")
@@ -289,10 +292,29 @@ STATUS_COLUMNS = ["source", "target", "lang", "country", "state", "last_complete
                   "mentions", "waiting_analysis", "skipped", "skipped_detail"]
 
 
-def status(db: str | None = None) -> dict:
+def status(db: "str | Store | None" = None) -> dict:
     """Per source: last successful crawl, what is incomplete, mentions waiting for analysis;
-    and the last run's outcome. Returns ``{"sources": DataFrame, "last_run": dict | None}``."""
-    store = Store(db)
+    and the last run's outcome. Returns ``{"sources": DataFrame, "last_run": dict | None}``.
+
+    ``db`` is a :class:`Store` or a URL. A URL naming an SQLite file that does not exist is an
+    ``InputError``: status reads a store, it never creates an empty one.
+    """
+    own = not isinstance(db, Store)
+    if own:
+        from sqlalchemy.engine import make_url
+
+        from .errors import InputError
+        from .paths import default_db_url
+
+        url = db or default_db_url()
+        try:
+            u = make_url(url)
+        except Exception:
+            u = None
+        if u is not None and u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") \
+                and not Path(u.database).exists():
+            raise InputError(f"no store at {u.database}: run `suara run` or `suara demo` first, or give --db URL")
+    store = Store(db) if own else db
     try:
         st = store.states()
         gaps = store.table("crawl_gaps")
@@ -328,9 +350,11 @@ def status(db: str | None = None) -> dict:
             rows.append(dict(source=s, target=a, lang="", country="", state="imported", last_complete=None,
                              last_error="", mentions=n, waiting_analysis=wait.get((s, a), 0),
                              skipped=0, skipped_detail=""))
-        return {"sources": pd.DataFrame(rows, columns=STATUS_COLUMNS), "last_run": dict(last) if last else None}
+        return {"sources": pd.DataFrame(rows, columns=STATUS_COLUMNS), "last_run": dict(last) if last else None,
+                "store": store.safe_url}
     finally:
-        store.close()
+        if own:
+            store.close()
 
 
 def describe_run(last_run: dict | None) -> str:

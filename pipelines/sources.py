@@ -100,6 +100,7 @@ class AnalysisConfig:
 @dataclass
 class TrendsConfig:
     period: str = "month"
+    lang: str = "id"  # language of report.html: id or en
 
 
 @dataclass
@@ -275,11 +276,14 @@ def parse_sources(data: dict, path: Path) -> SourcesConfig:
         cfg.analysis = AnalysisConfig(c.string(a, "analysis", "model", default="auto") or "auto", labels)
 
     if "trends" in data:
-        t = c.table(data["trends"], "trends", {"period"})
+        t = c.table(data["trends"], "trends", {"period", "lang"})
         period = c.string(t, "trends", "period", default="month")
         if period not in PERIODS:
             c.fail("trends.period", f"must be one of {', '.join(PERIODS)}, got {period!r}")
-        cfg.trends = TrendsConfig(period)
+        lang = c.string(t, "trends", "lang", default="id") or "id"
+        if lang not in ("id", "en"):
+            c.fail("trends.lang", f"must be id or en, got {lang!r}")
+        cfg.trends = TrendsConfig(period, lang)
 
     if "imports" in data:
         from .social_import import parse_imports

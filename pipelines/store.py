@@ -287,6 +287,10 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def __repr__(self) -> str:
+        # In a notebook, `store` alone says which database it opened (and never shows a password).
+        return f"Store({self.safe_url!r})"
+
     # ---- mentions ---------------------------------------------------------------------------
 
     def upsert_mentions(self, rows: Iterable[dict], conn: Connection | None = None) -> UpsertResult:

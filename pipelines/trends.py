@@ -44,6 +44,7 @@ SENTIMENT_COLUMNS = [
 INDICATOR_COLUMNS = [
     "period", "indicator", "mentions", "complaints",
     "negative_share", "negative_share_low", "negative_share_high", "model",
+    "source", "app",  # added: "all"/"all" on the pooled rows, else the breakdown's source and app
     "praise", "favourability", "favourability_low", "favourability_high", "negative_mentions",
 ]
 RESPONSIVENESS_COLUMNS = [
@@ -240,11 +241,62 @@ def _source_apps(allm: pd.DataFrame) -> list[tuple]:
     return list(allm[["source", "app"]].drop_duplicates().sort_values(["source", "app"]).itertuples(index=False, name=None))
 
 
+def _as_list(v) -> list[str]:
+    if v is None or v == "":
+        return []
+    return [str(x) for x in ([v] if isinstance(v, str) else v) if str(x) != ""]
+
+
+def select_mentions(df: pd.DataFrame, source=None, app=None) -> pd.DataFrame:
+    """Rows of ``df`` (with ``source``/``app`` columns) from the given source(s) and app(s).
+
+    ``source``/``app`` are a name or a list (``--source``/``--app`` repeated); empty means all.
+    A name the data does not hold keeps nothing rather than failing: a filtered report of a
+    quiet app is an empty report, and :func:`check_filters` says so up front at the CLI.
+    """
+    keep = pd.Series(True, index=df.index)
+    if _as_list(source):
+        keep &= df["source"].isin(_as_list(source))
+    if _as_list(app):
+        keep &= df["app"].isin(_as_list(app))
+    return df[keep]
+
+
+def check_filters(store: Store, source=None, app=None) -> None:
+    """``InputError`` naming a ``--source``/``--app`` the store has no mention of."""
+    with store.engine.connect() as conn:
+        pairs = conn.execute(select(mentions.c.source, mentions.c.app).distinct()).all()
+    sources, apps = {s for s, _ in pairs}, {a for _, a in pairs}
+    for s in _as_list(source):
+        if s not in sources:
+            raise InputError(f"bad --source {s!r}: the store has no mention from it "
+                             f"(sources: {', '.join(sorted(sources)) or 'none yet'})")
+    for a in _as_list(app):
+        if a not in apps:
+            raise InputError(f"bad --app {a!r}: the store has no mention of it "
+                             f"(apps and queries: {', '.join(sorted(apps)) or 'none yet'})")
+
+
+def _indicators_with_breakdown(allm: pd.DataFrame, tags: pd.DataFrame, period: str, since, until,
+                               model: str | None, breakdown: bool) -> pd.DataFrame:
+    pooled = _indicators(allm, tags, period, since, until, model)
+    if not breakdown or pooled.empty:
+        return pooled
+    # The pooled calendar for every breakdown, so each source/app has the same periods.
+    start, end = _range(_window(allm, since, until), since, until)
+    parts = [pooled]
+    for source, app_ in _source_apps(allm):
+        sub = _indicators(allm[(allm["source"] == source) & (allm["app"] == app_)], tags, period,
+                          pd.Timestamp(start).to_pydatetime(), pd.Timestamp(end).to_pydatetime(), model)
+        parts.append(sub.assign(source=source, app=app_))
+    return pd.concat(parts, ignore_index=True)[INDICATOR_COLUMNS]
+
+
 # ---- tables -----------------------------------------------------------------------------------
 
 
 def sentiment_by_period(store: Store, period: str = "month", since=None, until=None,
-                        model: str | None = None) -> pd.DataFrame:
+                        model: str | None = None, source=None, app=None) -> pd.DataFrame:
     """Mentions and sentiment per period and source/app (columns: ``SENTIMENT_COLUMNS``).
 
     ``negative_share`` is negative / labelled with its 95% Wilson interval;
@@ -253,7 +305,7 @@ def sentiment_by_period(store: Store, period: str = "month", since=None, until=N
     """
     check_period(period)
     model = choose_model(store, model)
-    return _sentiment(_load(store, model), period, since, until, model)
+    return _sentiment(select_mentions(_load(store, model), source, app), period, since, until, model)
 
 
 def _sentiment(allm: pd.DataFrame, period: str, since, until, model: str | None) -> pd.DataFrame:
@@ -291,7 +343,8 @@ def indicator_order(names) -> list[str]:
 
 
 def indicators_by_period(store: Store, period: str = "month", since=None, until=None,
-                         model: str | None = None) -> pd.DataFrame:
+                         model: str | None = None, source=None, app=None,
+                         breakdown: bool = False) -> pd.DataFrame:
     """Mentions and complaints per period and indicator (columns: ``INDICATOR_COLUMNS``).
 
     Each tagged, labelled mention has a polarity on the indicator (:func:`nlp.codebook.tag_polarity`):
@@ -301,10 +354,13 @@ def indicators_by_period(store: Store, period: str = "month", since=None, until=
     Wilson interval. ``negative_mentions`` keeps the earlier measure for comparison: mentions
     whose review sentiment is negative, whatever the indicator's polarity. All six indicators
     appear in every period, with zero rows where nothing was tagged.
+    The rows pool every source (``source`` and ``app`` are ``"all"``); ``breakdown=True``
+    adds the same rows per source/app after them (the CSV holds both).
     """
     check_period(period)
     model = choose_model(store, model)
-    return _indicators(_load(store, model), _tags(store), period, since, until, model)
+    allm = select_mentions(_load(store, model), source, app)
+    return _indicators_with_breakdown(allm, _tags(store), period, since, until, model, breakdown)
 
 
 def _indicators(allm: pd.DataFrame, tags: pd.DataFrame, period: str, since, until, model: str | None) -> pd.DataFrame:
@@ -331,11 +387,12 @@ def _indicators(allm: pd.DataFrame, tags: pd.DataFrame, period: str, since, unti
     out["favourability"] = 1 - out["negative_share"]
     out["favourability_low"], out["favourability_high"] = 1 - out["negative_share_high"], 1 - out["negative_share_low"]
     out["model"] = model or ""
+    out["source"], out["app"] = "all", "all"
     return out[INDICATOR_COLUMNS]
 
 
 def responsiveness_by_period(store: Store, period: str = "month", since=None, until=None,
-                             model: str | None = None) -> pd.DataFrame:
+                             model: str | None = None, source=None, app=None) -> pd.DataFrame:
     """Developer/operator replies to reviews per period and source/app (``RESPONSIVENESS_COLUMNS``).
 
     Only mentions of kind ``review`` count, and the posts, comments and replies of the social
@@ -347,7 +404,7 @@ def responsiveness_by_period(store: Store, period: str = "month", since=None, un
     """
     check_period(period)
     model = choose_model(store, model)
-    return _responsiveness(_load(store, model), period, since, until, model)
+    return _responsiveness(select_mentions(_load(store, model), source, app), period, since, until, model)
 
 
 # Social sources where the official account answers in place (the import records its replies).
@@ -402,8 +459,13 @@ def _rounded(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_trends(store: Store, out_dir, period: str = "month", since=None, until=None,
-                 model: str | None = None, triangulation: pd.DataFrame | None = None) -> dict[str, Path]:
+                 model: str | None = None, triangulation: pd.DataFrame | None = None,
+                 source=None, app=None, lang: str = "id", quotes: bool = True,
+                 app_names: dict | None = None) -> dict[str, Path]:
     """Write the three trend CSVs, their charts and ``report.html`` into ``out_dir``.
+
+    ``source``/``app`` keep only those mentions; ``lang`` (id or en) is the report's language;
+    ``quotes=False`` leaves citizen quotes out; ``app_names`` maps (source, app id) to a name.
 
     Returns ``{name: path}``. Raises ``SuaraError`` when the store has no mentions at all,
     and ``InputError`` for a bad period, date or model.
@@ -414,10 +476,10 @@ def write_trends(store: Store, out_dir, period: str = "month", since=None, until
     if store.count_mentions() == 0:
         raise SuaraError(f"the store {store.safe_url} has no mentions yet: crawl or import some first")
     model = choose_model(store, model)
-    allm = _load(store, model)  # once for all three tables
+    allm = select_mentions(_load(store, model), source, app)  # once for all three tables
     tables = {
         "sentiment_by_period": _sentiment(allm, period, since, until, model),
-        "indicators_by_period": _indicators(allm, _tags(store), period, since, until, model),
+        "indicators_by_period": _indicators_with_breakdown(allm, _tags(store), period, since, until, model, True),
         "responsiveness_by_period": _responsiveness(allm, period, since, until, model),
     }
     out_dir = Path(out_dir)
@@ -428,6 +490,10 @@ def write_trends(store: Store, out_dir, period: str = "month", since=None, until
     from . import report  # matplotlib is slow to import; only load it when writing
 
     meta = {"period": period, "since": str(since or "first mention"), "until": str(until or "last mention")}
+    if source or app:
+        meta["filters"] = "; ".join(f"{k}: {', '.join(_as_list(v))}" for k, v in (("source", source), ("app", app)) if v)
     meta.update(provenance(store, model))
-    paths.update(report.write_trend_report(tables, out_dir, meta, period=period, triangulation=triangulation))
+    paths.update(report.write_trend_report(tables, out_dir, meta, period=period, triangulation=triangulation,
+                                           store=store, model=model, since=since, until=until, source=source,
+                                           app=app, lang=lang, quotes=quotes, app_names=app_names))
     return paths

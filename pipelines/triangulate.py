@@ -37,6 +37,7 @@ from .outputs import write_csv
 from .safefile import write_text
 from .store import Store, indicators, mentions, sentiments
 from .trends import DISPLAY, INDICATORS, canonical_indicator, choose_model, parse_date, provenance, wilson
+from .trends import select_mentions
 
 VERDICTS = ("poor", "fair", "good")
 # Published studies are often in Indonesian: accept its usual category words too.
@@ -397,9 +398,10 @@ def load_survey(path, mapping=None, cutoffs: tuple[float, float] = CUTOFFS) -> p
     known, else the score normalised to 0..1 (``(score - min) / (max - min)``), else only the
     published verdict. ``survey_verdict`` is the published verdict when given, else the
     verdict of ``value`` under ``cutoffs``. Any malformed input raises one ``InputError``
-    naming the file, line and column.
+    naming the file, line and column. A relative path that does not exist from the current
+    folder is also looked up in the installation (``data/survey/x.csv`` works from anywhere).
     """
-    path = Path(path)
+    path = resolve_data_file(path)
     header, rows = _read_rows(path)
     if mapping is not None:
         if isinstance(mapping, (str, Path)):
@@ -414,6 +416,19 @@ def load_survey(path, mapping=None, cutoffs: tuple[float, float] = CUTOFFS) -> p
                          "respondent) give a mapping: --map items.toml or --map ITEM=INDICATOR")
     df.attrs["source"] = str(path)
     return df
+
+
+def resolve_data_file(path) -> Path:
+    """``path`` as given when it exists, else the shipped file of that name (repository root, then data/)."""
+    from .paths import DATA_DIR
+
+    path = Path(path)
+    if path.exists() or path.is_absolute():
+        return path
+    for base in (DATA_DIR.parent, DATA_DIR, DATA_DIR / "survey"):
+        if (base / path).exists():
+            return base / path
+    return path
 
 
 # ---- the review side ----------------------------------------------------------------------------
@@ -436,8 +451,11 @@ def parse_window(window) -> tuple[datetime | None, datetime | None]:
     return s, e
 
 
-def review_side(store: Store, window=None, model: str | None = None, basis: str = "polarity") -> pd.DataFrame:
+def review_side(store: Store, window=None, model: str | None = None, source=None, app=None,
+                basis: str = "polarity") -> pd.DataFrame:
     """Per indicator: labelled mentions, those not unfavourable, favourability and its Wilson interval.
+
+    ``source``/``app`` (a name or a list) keep only those mentions (see ``trends.select_mentions``).
 
     ``basis="polarity"`` (default): a tagged mention counts against an indicator when *that
     indicator's* polarity is a complaint: the tag's own cue, else the review's sentiment
@@ -452,12 +470,13 @@ def review_side(store: Store, window=None, model: str | None = None, basis: str 
     with store.engine.connect() as conn:
         q = (
             select(indicators.c.mention_id, indicators.c.indicator, indicators.c.signal, sentiments.c.label,
-                   mentions.c.created_at, mentions.c.fetched_at)
+                   mentions.c.created_at, mentions.c.fetched_at, mentions.c.source, mentions.c.app)
             .join(mentions, mentions.c.id == indicators.c.mention_id)
             .join(sentiments, (sentiments.c.mention_id == indicators.c.mention_id) & (sentiments.c.model == model))
         )
         df = pd.read_sql(q, conn) if model else pd.DataFrame(columns=["mention_id", "indicator", "signal", "label",
-                                                                       "created_at", "fetched_at"])
+                                                                       "created_at", "fetched_at", "source", "app"])
+    df = select_mentions(df, source, app)
     df["indicator"] = [canonical_indicator(i) or str(i) for i in df["indicator"]]
     df = df.drop_duplicates(["mention_id", "indicator"])
     t = pd.to_datetime(df["created_at"]).fillna(pd.to_datetime(df["fetched_at"]))
@@ -506,7 +525,7 @@ def rank_correlation(tri: pd.DataFrame, min_mentions: int = MIN_MENTIONS) -> dic
 
 def triangulate(store: Store, survey, window=None, model: str | None = None,
                 min_mentions: int = MIN_MENTIONS, cutoffs: tuple[float, float] = CUTOFFS,
-                basis: str = "polarity") -> pd.DataFrame:
+                source=None, app=None, basis: str = "polarity") -> pd.DataFrame:
     """Survey versus reviews, one row per indicator (columns: ``TRIANGULATION_COLUMNS``).
 
     ``survey`` is a :func:`load_survey` frame or a summary-file path. ``agreement`` is
@@ -518,7 +537,7 @@ def triangulate(store: Store, survey, window=None, model: str | None = None,
         survey = load_survey(survey, cutoffs=cutoffs)
     start, end = parse_window(window)
     model = choose_model(store, model)
-    rev = review_side(store, (start, end), model, basis)
+    rev = review_side(store, (start, end), model, source, app, basis=basis)
     surv = survey.set_index("indicator")
     rows = []
     for r in rev.to_dict("records"):
@@ -651,7 +670,8 @@ def render_markdown(tri: pd.DataFrame, meta: dict, min_mentions: int = MIN_MENTI
 
 def write_triangulation(store: Store, survey, out_dir, window=None, model: str | None = None,
                         mapping=None, min_mentions: int = MIN_MENTIONS,
-                        cutoffs: tuple[float, float] = CUTOFFS, basis: str = "polarity") -> dict[str, Path]:
+                        cutoffs: tuple[float, float] = CUTOFFS, source=None, app=None,
+                        basis: str = "polarity") -> dict[str, Path]:
     """Write ``triangulation.csv``, ``triangulation.md`` and ``triangulation_dumbbell.png``.
 
     ``survey`` is a path (read with ``mapping`` if given) or a :func:`load_survey` frame.
@@ -663,7 +683,7 @@ def write_triangulation(store: Store, survey, out_dir, window=None, model: str |
     if store.count_mentions() == 0:
         raise SuaraError(f"the store {store.safe_url} has no mentions yet: crawl or import some first")
     model = choose_model(store, model)
-    tri = triangulate(store, survey, window, model, min_mentions, cutoffs, basis)
+    tri = triangulate(store, survey, window, model, min_mentions, cutoffs, source, app, basis)
     out_dir = Path(out_dir)
     paths = {"triangulation": write_csv(tri.round(4), out_dir / "triangulation.csv")}
     start, end = parse_window(window)

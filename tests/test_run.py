@@ -162,7 +162,9 @@ def test_demo_end_to_end(tmp_path):
         assert (reports / name).stat().st_size > 0, name
     assert list(reports.glob("*.png"))
     page = (reports / "report.html").read_text(encoding="utf-8")
-    assert "Survey versus reviews" in page and page.count('src="data:image/png;base64,') == 4
+    # Indonesian by default; four overview charts and one per indicator card.
+    assert "Survei dibandingkan ulasan" in page and page.count('src="data:image/png;base64,') == 4 + 6
+    assert page.index('id="summary"') < page.index('id="indicators"') < page.index('id="charts"')
     store = Store(info["db"])
     for source, served in info["served"].items():
         assert served > 0

@@ -276,9 +276,14 @@ def test_report_html_is_self_contained(known, tmp_path):
     for key in ("sentiment_chart", "indicators_chart", "responsiveness_chart"):
         assert paths[key].read_bytes().startswith(b"\x89PNG")
     page = paths["report"].read_text(encoding="utf-8")
-    assert page.count('src="data:image/png;base64,') == 3
-    assert re.findall(r'src="(?!data:)', page) == [] and re.findall(r'href=', page) == []
-    assert "<script" not in page and "http://" not in page and "https://" not in page
+    # Three overview charts and one small chart per indicator card, all embedded.
+    assert page.count('src="data:image/png;base64,') == 3 + 6
+    for key in ("sentiment_chart", "indicators_chart", "responsiveness_chart"):
+        assert paths[key].with_suffix(".svg").read_text().lstrip().startswith("<?xml")
+    assert re.findall(r'src="(?!data:)', page) == []
+    # Links only to quoted originals; the one script is the table sorter, which loads nothing.
+    assert all(h.startswith(("http://", "https://")) for h in re.findall(r'href="([^"]*)"', page))
+    assert page.count("<script") == 1 and "fetch(" not in page and "XMLHttpRequest" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "big@1" in page and "tax@1" in page  # provenance: model and taxonomy
     for name in ("sentiment_by_period", "indicators_by_period", "responsiveness_by_period"):
