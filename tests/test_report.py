@@ -140,13 +140,14 @@ def test_findings_name_worst_best_and_volume_in_both_languages(known_two):
     cards = brief.indicator_cards(store)
     en = brief.findings(store, tables, cards, "en", "m@2", min_mentions=1)
     assert en[0] == "7 mentions from 2 source(s) between 2024-01 and 2024-02: Google Play 5, App Store 2."
-    # penanggapan: 1 of 4 not negative; transparansi: 2 of 3 not negative.
-    assert en[1] == ("Reviews rate Responsiveness (penanggapan) worst (25% not a complaint, n=4) and "
+    # Polarity on the indicator: all 4 penanggapan tags are complaints (g3's positive review too);
+    # transparansi: a mention in a neutral review and a praise are not complaints, 2 of 3.
+    assert en[1] == ("Reviews rate Responsiveness (penanggapan) worst (0% not a complaint, n=4) and "
                      "Transparency (transparansi) best (67%, n=3).")
     assert "No survey is compared" in en[2]
     assert en[-1].startswith("Human validation: none yet")
     idn = brief.findings(store, tables, cards, "id", "m@2", min_mentions=1)
-    assert idn[1].startswith("Ulasan menilai Penanggapan paling buruk (25% bukan keluhan, n=4)")
+    assert idn[1].startswith("Ulasan menilai Penanggapan paling buruk (0% bukan keluhan, n=4)")
 
 
 @pytest.fixture

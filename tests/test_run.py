@@ -155,7 +155,7 @@ def test_demo_end_to_end(tmp_path):
     summary, info = run_demo(tmp_path / "demo")
     assert summary.ok, summary.error_line()
     analyze = next(s for s in summary.steps if s.step == "analyze")
-    assert analyze.detail.startswith("lexicon@") and "fallback" in analyze.detail  # no model hub here
+    assert analyze.detail.startswith("linear+stars@") and "fallback" in analyze.detail  # no hub: offline default
     reports = tmp_path / "demo" / "reports"
     for name in ("sentiment_by_period.csv", "indicators_by_period.csv", "responsiveness_by_period.csv",
                  "triangulation.csv", "triangulation.md", "report.html"):

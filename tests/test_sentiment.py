@@ -93,12 +93,24 @@ def test_lexicon_band_comes_from_the_file(lex):
     assert lex.thresholds == band
 
 
-def test_auto_falls_back_to_lexicon_with_warning(monkeypatch):
+def test_auto_falls_back_to_the_offline_linear_model_with_warning(monkeypatch):
     monkeypatch.setenv("SUARA_SENTIMENT_MODEL", "nobody/no-such-model")
+    with pytest.warns(FallbackWarning, match="offline linear model"):
+        clf = load_classifier("auto")
+    assert clf.name == "linear+stars" and clf.uses_rating
+    assert "--model PATH" in clf.fallback_reason
+    with pytest.warns(FallbackWarning):
+        assert load_classifier("auto", text_only=True).name == "linear"
+
+
+def test_auto_falls_back_to_lexicon_without_a_linear_model(monkeypatch, tmp_path):
+    import nlp.linear
+
+    monkeypatch.setenv("SUARA_SENTIMENT_MODEL", "nobody/no-such-model")
+    monkeypatch.setattr(nlp.linear, "DEFAULT_LINEAR_MODEL", tmp_path / "absent.npz")
     with pytest.warns(FallbackWarning, match="lexicon"):
         clf = load_classifier("auto")
     assert clf.name == "lexicon"
-    assert "--model PATH" in clf.fallback_reason
 
 
 def test_indobert_unavailable_is_one_line_error():
