@@ -70,6 +70,8 @@ TRIANGULATION_COLUMNS = [
     "review_mentions", "review_not_negative", "review_favourability", "review_low", "review_high",
     "review_verdict", "agreement", "note", "window_start", "window_end",
     "spearman_rho", "spearman_p", "spearman_n", "model",
+    # Human validation (pipelines/validate.py): the corrected favourability and which one the verdict used.
+    "corrected_favourability", "corrected_low", "corrected_high", "verdict_basis",
 ]
 
 
@@ -526,6 +528,11 @@ def triangulate(store: Store, survey, window=None, model: str | None = None,
     rc = rank_correlation(tri, min_mentions)
     tri["spearman_rho"], tri["spearman_p"], tri["spearman_n"] = rc["rho"], rc["p"], rc["n"]
     tri.attrs["spearman"] = rc
+    from .validate import apply_validation, validation_block
+
+    block = validation_block(store, model)
+    tri = apply_validation(tri, block)
+    tri.attrs["validation"] = block
     return tri[TRIANGULATION_COLUMNS]
 
 
@@ -652,7 +659,10 @@ def write_triangulation(store: Store, survey, out_dir, window=None, model: str |
     meta.update(provenance(store, model))
     paths["markdown"] = out_dir / "triangulation.md"
     tmp = out_dir / ".triangulation.md.tmp"
-    tmp.write_text(render_markdown(tri, meta, min_mentions, cutoffs), encoding="utf-8")
+    from .validate import validation_markdown
+
+    tmp.write_text(render_markdown(tri, meta, min_mentions, cutoffs) + validation_markdown(tri.attrs.get("validation")),
+                   encoding="utf-8")
     tmp.replace(paths["markdown"])
     from .report import plot_dumbbell
 
