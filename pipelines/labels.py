@@ -132,7 +132,7 @@ def sample_mentions(store: Store, n: int, stratify=("source",), seed: int = 0,
     if df.empty:
         what = " and ".join(f"{k} {v!r}" for k, v in (("source", source), ("app", app)) if v)
         raise InputError(f"no stored mention with text{' for ' + what if what else ''} to sample")
-    when = pd.to_datetime(df["created_at"]).fillna(pd.to_datetime(df["fetched_at"]))
+    when = pd.to_datetime(df["created_at"].where(df["created_at"].notna(), df["fetched_at"]))
     df["month"] = when.dt.strftime("%Y-%m")
     if "indicator" in keys:
         first = _first_indicators(store)
@@ -536,7 +536,7 @@ def _kappa(a: pd.Series, b: pd.Series) -> float:
 def _alpha(table: pd.DataFrame) -> float:
     import krippendorff
 
-    values = sorted({v for v in table.stack().tolist()})
+    values = sorted({v for v in table.to_numpy().ravel().tolist() if isinstance(v, str)})
     if len(values) < 2:
         return math.nan
     code = {v: i for i, v in enumerate(values)}

@@ -184,10 +184,13 @@ def test_end_to_end_sample_code_agree_validate_report(demo, tmp_path):
     assert s["accuracy"] == pytest.approx(1 - len(expected_wrong) / 120)
     assert int(s["confusion"].to_numpy().sum()) == 120
     ind = out["indicators"].set_index("indicator")
-    # A dropped tags the machine has: precision 1, recall below 1 where it dropped any; polarity agrees.
+    # A dropped some of the machine's tags: those are false positives (precision below 1 where any
+    # were dropped); A never adds a tag, so recall is 1; polarity always agrees.
     tagged = ind[ind["machine_tags"] > 0]
-    assert (tagged["precision"] == 1).all() and (tagged["polarity_accuracy"] == 1).all()
-    assert (tagged["recall"] <= 1).all() and (tagged["recall"] < 1).any()
+    assert (tagged["recall"] == 1).all() and (tagged["polarity_accuracy"] == 1).all()
+    assert (tagged["precision"] < 1).any()
+    for k, r in tagged.iterrows():
+        assert r["precision"] == pytest.approx(r["human_tags"] / r["machine_tags"]), k
     for k, r in ind.iterrows():
         assert r["human_tags"] == sum(1 for mid in ids if a_codes[mid][k]), k
         if r["corrected_status"] == "too few":
@@ -326,7 +329,7 @@ def test_bad_sheets_are_one_error_exit_2_and_store_nothing(coded, tmp_path):
     cp = df.copy()
     cp.loc[0, "text"] = "Pelayanan café sangat buruk – tidak ada tanggapan"
     cp.loc[0, "sentiment"] = "negative"
-    cases["cp1252"] = (_bad(tmp_path, "cp.csv", raw=cp.to_csv(index=False).encode("cp1252")), "not UTF-8 text")
+    cases["cp1252"] = (_bad(tmp_path, "cp.csv", raw=cp.to_csv(index=False).encode("cp1252", errors="replace")), "not UTF-8 text")
     cases["not a workbook"] = (_bad(tmp_path, "junk.xlsx", raw=b"PK\x03\x04 not really"), "not a readable .xlsx")
     for name, (path, message) in cases.items():
         res = runner.invoke(app, ["label", "import", str(path), "--coder", "budi", "--db", store.url])
@@ -363,16 +366,27 @@ def test_agreement_with_one_coder_says_so(coded):
     assert res.exit_code == 1 and "nothing to compare" in res.output
 
 
-def test_validate_refuses_a_model_trained_on_the_coded_mentions(coded, tmp_path):
+def test_validate_leaves_out_trained_mentions_and_refuses_when_none_are_left(coded, tmp_path):
     store, df = coded
+    from pipelines.store import label_training, utcnow
     from pipelines.trends import choose_model
 
     model = choose_model(store)
+    ids = [int(i) for i in df["mention_id"]]
     folder = tmp_path / model.split("@")[0]
     folder.mkdir()
-    (folder / "suara_human_codes.json").write_text(json.dumps({"mention_ids": [int(df["mention_id"][0])]}))
-    with pytest.raises(InputError, match="was trained on 1 of the coded mentions"):
-        validate(store, model=str(folder))
+    (folder / "suara_human_codes.json").write_text(json.dumps({"mention_ids": ids[:1]}))
+    res = validate(store, model=str(folder))
+    assert res["model"] == model and res["trained_on"] == 1 and res["coded"] == 11
+    assert res["sentiment"]["n"] == 11
+    # The store's record counts too, even when the model is named by its id, not its folder.
+    with store.engine.begin() as conn:
+        conn.execute(label_training.insert(), [dict(model=model.split("@")[0], mention_id=i, folder="x",
+                                                    trained_at=utcnow()) for i in ids])
+    with pytest.raises(InputError, match="was trained on all 12 coded mentions"):
+        validate(store)
+    r = runner.invoke(app, ["validate", "--db", store.url])
+    assert r.exit_code == 2 and r.output.startswith("error:") and len(r.output.strip().splitlines()) == 1
 
 
 def test_favourability_and_correction_basics():
