@@ -834,11 +834,11 @@ def validate_cmd(
     ind = res["indicators"]
     out.print(_frame_table(ind[["indicator", "human_tags", "machine_tags", "precision", "recall", "f1",
                                 "polarity_accuracy"]], "indicators: machine versus human"))
-    out.print(_frame_table(ind[["indicator", "human_favourability", "machine_favourability", "raw_favourability",
-                                "corrected_favourability", "corrected_low", "corrected_high", "corrected_status"]],
-                           "favourability: human vs machine on the sample; raw vs corrected on the corpus",
-                           pct=("human_favourability", "machine_favourability", "raw_favourability",
-                                "corrected_favourability", "corrected_low", "corrected_high")))
+    fav = ind[["indicator", "human_favourability", "machine_favourability", "raw_favourability",
+               "corrected_favourability", "corrected_low", "corrected_high", "corrected_status"]]
+    fav.columns = ["indicator", "human", "machine", "corpus raw", "corpus corrected", "low", "high", "status"]
+    out.print(_frame_table(fav, "favourability (not complaint): human vs machine on the sample; raw vs corrected "
+                           "on the corpus", pct=("human", "machine", "corpus raw", "corpus corrected", "low", "high")))
     for r in ind.itertuples():
         if r.note:
             out.print(f"{r.indicator}: {r.note}", highlight=False, soft_wrap=True)

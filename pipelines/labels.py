@@ -542,7 +542,9 @@ def _alpha(table: pd.DataFrame) -> float:
     code = {v: i for i, v in enumerate(values)}
     data = table.T.apply(lambda col: col.map(lambda v: code.get(v, np.nan))).to_numpy(dtype=float)
     try:
-        return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
+        with warnings.catch_warnings():  # 0/0 inside the package where one coder's codes never vary
+            warnings.simplefilter("ignore")
+            return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
     except (ValueError, ZeroDivisionError):
         return math.nan
 
