@@ -417,3 +417,34 @@ def test_corrected_interval_covers_the_truth_in_90_percent_of_200_simulations(sc
     c = bench.coverage(bench.SCENARIOS[scenario], sims=200, seed=11)
     assert c["given"] >= 190
     assert c["coverage"] >= 0.90, c
+
+
+def test_label_train_holds_out_codes_and_validate_uses_only_those(coded, tmp_path):
+    store, df = coded
+    from tinybert import build_model
+
+    from pipelines.analysis import analyze_sentiment
+
+    # ana's codes (12) are all "negative"; add positives so there are two classes to learn.
+    df = df.copy()
+    df["sentiment"] = ["negative", "positive"] * 6
+    df.to_csv(tmp_path / "ana2.csv", index=False, encoding="utf-8")
+    import_codes(store, tmp_path / "ana2.csv", "ana")
+    base = build_model(tmp_path / "base", list(df["text"]), generic_labels=True, hidden_size=16, layers=1,
+                       intermediate_size=32)
+    out = tmp_path / "coded-model"
+    r = runner.invoke(app, ["label", "train", "--out", str(out), "--base", str(base), "--holdout", "0.25",
+                            "--epochs", "1", "--db", store.url])
+    assert r.exit_code == 0, r.output
+    assert "trained on 9 coded mention(s), 3 held out" in r.output
+    info = json.loads((out / "suara_human_codes.json").read_text())
+    assert len(info["mention_ids"]) == 9 and len(info["held_out"]) == 3
+    assert not set(info["mention_ids"]) & set(info["held_out"])
+    analyze_sentiment(store, model=str(out))
+    res = validate(store, model=str(out))
+    assert res["trained_on"] == 9 and res["coded"] == 3 and res["sentiment"]["n"] == 3
+    # By model id too (the store records what the folder was trained on).
+    res2 = validate(store, model=res["model"])
+    assert res2["trained_on"] == 9
+    r = runner.invoke(app, ["label", "train", "--out", str(tmp_path / "m2"), "--holdout", "1.5", "--db", store.url])
+    assert r.exit_code == 2 and "bad --holdout" in r.output
