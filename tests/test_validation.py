@@ -110,6 +110,8 @@ def test_end_to_end_sample_code_agree_validate_report(demo, tmp_path):
     assert "Unvalidated: no human codes" in (tmp_path / "before" / "triangulation.md").read_text(encoding="utf-8")
     tri0 = pd.read_csv(tmp_path / "before" / "triangulation.csv", encoding="utf-8-sig")
     assert set(tri0["verdict_basis"]) == {"raw: unvalidated (no human codes)"}
+    write_trends(demo, tmp_path / "before")
+    assert "Unvalidated: no human codes" in (tmp_path / "before" / "report.html").read_text(encoding="utf-8")
 
     sheet = tmp_path / "sample.xlsx"
     res = runner.invoke(app, ["label", "sample", "--n", "120", "--stratify", "source,indicator", "--seed", "7",
@@ -238,6 +240,13 @@ def test_sample_is_reproducible_stratified_and_blind(demo, tmp_path):
     assert set(only["source"]) == {"appstore"}
     with pytest.raises(InputError, match="bad --stratify"):
         sample_mentions(demo, 5, "source,colour")
+    # Without a seed one is drawn and recorded: drawing again with it gives the same sample.
+    s = draw_sample(demo, 15, tmp_path / "r.csv", "source,month")
+    with demo.engine.connect() as conn:
+        rec = conn.execute(select(label_samples).where(label_samples.c.id == s.id)).mappings().one()
+    assert rec["seed"] == s.seed and json.loads(rec["mention_ids"]) == list(s.frame["mention_id"])
+    again = sample_mentions(demo, 15, "source,month", seed=rec["seed"])
+    assert list(again["mention_id"]) == json.loads(rec["mention_ids"])
     # More than the corpus: every mention once.
     assert len(sample_mentions(demo, 10**6, ["month"], seed=1)) == len(corpus)
 
