@@ -36,7 +36,7 @@ from sqlalchemy import delete, func, select
 from nlp.indicators import INDICATORS
 
 from .errors import InputError
-from .outputs import neutralise, write_csv
+from .outputs import write_csv
 from .paths import DATA_DIR
 from .store import Store, human_labels, indicators, label_samples, mentions, utcnow
 

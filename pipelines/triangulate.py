@@ -531,7 +531,7 @@ def triangulate(store: Store, survey, window=None, model: str | None = None,
     from .validate import apply_validation, validation_block
 
     block = validation_block(store, model)
-    tri = apply_validation(tri, block)
+    tri = apply_validation(tri, block, min_mentions, cutoffs)
     tri.attrs["validation"] = block
     return tri[TRIANGULATION_COLUMNS]
 

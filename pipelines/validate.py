@@ -105,6 +105,9 @@ def reference_codes(store: Store, coder: str | None = None, consensus: bool = Fa
         rows.append(g.iloc[0])
     ref = pd.concat([pd.DataFrame(rows), adjudicated.reset_index()], ignore_index=True) if rows or len(adjudicated) \
         else codes.iloc[:0]
+    if ref.empty:
+        raise InputError(f"no consensus codes: all {excluded} coded mention(s) have an unresolved disagreement; "
+                         "`suara label agreement --resolve SHEET`, then import it with --coder consensus")
     ref = ref.sort_values("mention_id", ignore_index=True)
     ref.attrs.update(reference="consensus", excluded=excluded, coders=[c for c in coders if c != ADJUDICATOR])
     return ref
@@ -433,7 +436,8 @@ def validation_markdown(block: dict | None) -> str:
     return "\n".join(lines)
 
 
-def apply_validation(tri: pd.DataFrame, block: dict | None) -> pd.DataFrame:
+def apply_validation(tri: pd.DataFrame, block: dict | None, min_mentions: int | None = None,
+                     cutoffs: tuple[float, float] | None = None) -> pd.DataFrame:
     """Triangulation rows with ``corrected_favourability, corrected_low, corrected_high,
     verdict_basis``; where the sample supports it the review verdict and agreement use the
     corrected figure."""
@@ -447,10 +451,12 @@ def apply_validation(tri: pd.DataFrame, block: dict | None) -> pd.DataFrame:
     use = tri["verdict_basis"] == "corrected"
     for i in tri.index[use]:
         row = tri.loc[i].to_dict()
-        row.update(review_verdict=verdict(row["corrected_favourability"]) or "",
+        min_mentions = MIN_MENTIONS if min_mentions is None else min_mentions
+        cutoffs = cutoffs or CUTOFFS
+        row.update(review_verdict=verdict(row["corrected_favourability"], cutoffs) or "",
                    review_low=row["corrected_low"], review_high=row["corrected_high"])
         tri.at[i, "review_verdict"] = row["review_verdict"]
-        tri.at[i, "agreement"], tri.at[i, "note"] = _agree(row, MIN_MENTIONS, CUTOFFS)
+        tri.at[i, "agreement"], tri.at[i, "note"] = _agree(row, min_mentions, cutoffs)
     return tri
 
 

@@ -457,3 +457,17 @@ def test_label_train_holds_out_codes_and_validate_uses_only_those(coded, tmp_pat
     assert res2["trained_on"] == 9
     r = runner.invoke(app, ["label", "train", "--out", str(tmp_path / "m2"), "--holdout", "1.5", "--db", store.url])
     assert r.exit_code == 2 and "bad --holdout" in r.output
+
+
+def test_consensus_without_agreed_codes_says_what_to_do(coded, tmp_path):
+    store, df = coded
+    other = df.copy()
+    other["sentiment"] = "positive"  # ana said negative on every row
+    other.to_csv(tmp_path / "budi.csv", index=False, encoding="utf-8")
+    import_codes(store, tmp_path / "budi.csv", "budi")
+    with pytest.raises(InputError, match="no consensus codes: all 12 coded mention"):
+        validate(store, consensus=True)
+    from pipelines.validate import validation_block, validation_markdown
+
+    assert "Not validated: no consensus codes" in validation_markdown(validation_block(store))
+    assert validate(store, coder="budi")["coded"] == 12
