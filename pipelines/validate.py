@@ -5,8 +5,9 @@ code (coder ``consensus``) where there is one, else the codes every coder of tha
 agrees on; mentions with an unresolved disagreement are left out and counted.
 
 Machine codes: the sentiment label of one model (``sentiments``) and the indicator tags
-(``indicators``) whose ``signal`` is the polarity (complaint / praise / mention; ``mixed`` is
-a complaint, codebook rule 19). Only mentions the tagger has read count for indicators.
+(``indicators``). A tag's polarity is its own cue (``signal`` complaint or praise; ``mixed`` is
+a complaint, codebook rule 19), else the review's sentiment (:func:`tag_polarity`, the rule the
+trend and triangulation figures use). Only mentions the tagger has read count for indicators.
 
 Favourability of an indicator (:func:`favourability`) is the share of its tags that are not
 complaints: (praise + mention) / all.
@@ -38,7 +39,7 @@ from sqlalchemy import select
 from nlp.indicators import INDICATORS
 
 from .errors import InputError
-from .labels import ADJUDICATOR, POLARITIES, SENTIMENTS, agreement, codes_frame
+from .labels import ADJUDICATOR, SENTIMENTS, agreement, codes_frame
 from .store import Store, indicator_tagging, indicators, mentions, sentiments
 
 # Fewer coded mentions than this carrying an indicator and its corrected figure is not given.
@@ -63,6 +64,19 @@ def favourability(polarities) -> float:
     """Share of polarity-bearing tags that are not complaints: (praise + mention) / all."""
     p = [x for x in polarities if x]
     return sum(x in FAVOURABLE for x in p) / len(p) if p else math.nan
+
+
+def tag_polarity(signal: str | None, sentiment: str | None) -> str:
+    """The machine's polarity of one tag, by the rule reports use (``nlp.codebook.tag_polarity``
+    on main): the tag's own cue wins (``mixed`` is a complaint, codebook rule 19); a tag that
+    only names the aspect takes the review's sentiment (negative: complaint, positive: praise,
+    else mention)."""
+    if signal in ("complaint", "mixed"):
+        return "complaint"
+    if signal == "praise":
+        return "praise"
+    return {"negative": "complaint", "positive": "praise"}.get(sentiment if isinstance(sentiment, str) else "",
+                                                               "mention")
 
 
 def _category(polarity: str) -> str:
@@ -125,8 +139,8 @@ def machine_codes(store: Store, model: str | None) -> pd.DataFrame:
         tags = pd.read_sql(select(indicators.c.mention_id, indicators.c.indicator, indicators.c.signal), conn)
     df = ids.merge(sent, on="mention_id", how="left")
     df["tagged"] = df["mention_id"].isin(set(tagged["mention_id"]))
-    tags["polarity"] = tags["signal"].map(lambda s: "complaint" if s in ("complaint", "mixed") else
-                                          s if s in POLARITIES else "mention")
+    label = df.set_index("mention_id")["sentiment"]
+    tags["polarity"] = [tag_polarity(s, label.get(m)) for s, m in zip(tags["signal"], tags["mention_id"])]
     for k in INDICATORS:
         pol = tags[tags["indicator"] == k].drop_duplicates("mention_id").set_index("mention_id")["polarity"]
         df[k] = df["mention_id"].map(pol).fillna("")
