@@ -70,9 +70,10 @@ TRIANGULATION_COLUMNS = [
     "review_mentions", "review_not_negative", "review_favourability", "review_low", "review_high",
     "review_verdict", "agreement", "note", "window_start", "window_end",
     "spearman_rho", "spearman_p", "spearman_n", "model",
-    # Human validation (pipelines/validate.py): the corrected favourability and which one the verdict used.
-    "corrected_favourability", "corrected_low", "corrected_high", "verdict_basis",
 ]
+
+# Human validation (pipelines/validate.py): the corrected favourability and which one the verdict used.
+TRIANGULATION_COLUMNS += ["corrected_favourability", "corrected_low", "corrected_high", "verdict_basis"]
 
 
 # ---- verdicts -----------------------------------------------------------------------------------
@@ -630,7 +631,9 @@ def render_markdown(tri: pd.DataFrame, meta: dict, min_mentions: int = MIN_MENTI
                                  if counts.get(k, 0)) + ".",
         "",
     ]
-    return "\n".join(lines)
+    from .validate import validation_markdown
+
+    return "\n".join(lines) + validation_markdown(tri.attrs.get("validation"))
 
 
 def write_triangulation(store: Store, survey, out_dir, window=None, model: str | None = None,
@@ -659,10 +662,7 @@ def write_triangulation(store: Store, survey, out_dir, window=None, model: str |
     meta.update(provenance(store, model))
     paths["markdown"] = out_dir / "triangulation.md"
     tmp = out_dir / ".triangulation.md.tmp"
-    from .validate import validation_markdown
-
-    tmp.write_text(render_markdown(tri, meta, min_mentions, cutoffs) + validation_markdown(tri.attrs.get("validation")),
-                   encoding="utf-8")
+    tmp.write_text(render_markdown(tri, meta, min_mentions, cutoffs), encoding="utf-8")
     tmp.replace(paths["markdown"])
     from .report import plot_dumbbell
 
