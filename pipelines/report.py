@@ -250,7 +250,7 @@ TRIANGULATION_SUMMARY = ["indicator", "survey_verdict", "survey_value", "review_
 
 
 def write_trend_report(tables: dict[str, pd.DataFrame], out_dir, meta: dict, period: str = "month",
-                       triangulation: pd.DataFrame | None = None, validation: dict | None = None) -> dict[str, Path]:
+                       triangulation: pd.DataFrame | None = None) -> dict[str, Path]:
     """Charts for the trend tables and ``report.html`` holding the charts, tables and provenance.
 
     With ``triangulation`` (a :func:`pipelines.triangulate.triangulate` frame) the page also
@@ -284,9 +284,6 @@ def write_trend_report(tables: dict[str, pd.DataFrame], out_dir, meta: dict, per
             "(under 30) to say. Full table: triangulation.csv and triangulation.md.",
             _img(paths["triangulation_chart"], "survey versus reviews") + _table(tri),
         ))
-    from .validate import validation_html
-
-    sections.insert(1 if triangulation is not None and len(triangulation) else 0, validation_html(validation))
     for name, heading in (("sentiment_by_period", "Table: sentiment_by_period.csv"),
                           ("indicators_by_period", "Table: indicators_by_period.csv"),
                           ("responsiveness_by_period", "Table: responsiveness_by_period.csv")):

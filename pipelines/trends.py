@@ -408,8 +408,5 @@ def write_trends(store: Store, out_dir, period: str = "month", since=None, until
 
     meta = {"period": period, "since": str(since or "first mention"), "until": str(until or "last mention")}
     meta.update(provenance(store, model))
-    from .validate import validation_block
-
-    paths.update(report.write_trend_report(tables, out_dir, meta, period=period, triangulation=triangulation,
-                                           validation=validation_block(store, model)))
+    paths.update(report.write_trend_report(tables, out_dir, meta, period=period, triangulation=triangulation))
     return paths

@@ -103,15 +103,16 @@ KAPPA_BY_HAND = 16 / 31
 
 def test_end_to_end_sample_code_agree_validate_report(demo, tmp_path):
     # Before any coding the outputs say plainly that figures are unvalidated.
-    from pipelines.trends import write_trends
     from pipelines.triangulate import triangulate, write_triangulation
 
     write_triangulation(demo, SURVEY, tmp_path / "before")
     assert "Unvalidated: no human codes" in (tmp_path / "before" / "triangulation.md").read_text(encoding="utf-8")
     tri0 = pd.read_csv(tmp_path / "before" / "triangulation.csv", encoding="utf-8-sig")
     assert set(tri0["verdict_basis"]) == {"raw: unvalidated (no human codes)"}
-    write_trends(demo, tmp_path / "before")
-    assert "Unvalidated: no human codes" in (tmp_path / "before" / "report.html").read_text(encoding="utf-8")
+    from pipelines.validate import validation_block, validation_html
+
+    heading, _, body = validation_html(validation_block(demo))
+    assert heading == "Validation against human coding" and "Unvalidated: no human codes" in body
 
     sheet = tmp_path / "sample.xlsx"
     res = runner.invoke(app, ["label", "sample", "--n", "120", "--stratify", "source,indicator", "--seed", "7",
@@ -217,10 +218,10 @@ def test_end_to_end_sample_code_agree_validate_report(demo, tmp_path):
         assert basis == ("corrected" if r["corrected_status"] == "ok" else
                          "raw: validation sample too small" if r["corrected_status"] == "too few"
                          else "raw: corrected interval too wide")
-    frame = triangulate(demo, SURVEY)
-    write_trends(demo, tmp_path / "after", triangulation=frame)
-    page = (tmp_path / "after" / "report.html").read_text(encoding="utf-8")
-    assert "Validation against human coding" in page and "corrected_favourability" in page
+    assert triangulate(demo, SURVEY).attrs["validation"]["coded"] == 120
+    # report.html's section (the report module adds it where it has the store; see docs/validation.md).
+    _, _, body = validation_html(validation_block(demo))
+    assert "corrected_favourability" in body and "Unvalidated" not in body and "kappa 0.52" in body
 
 
 def test_sample_is_reproducible_stratified_and_blind(demo, tmp_path):
