@@ -882,6 +882,7 @@ def status_cmd(db: DbOpt = None) -> None:
             out.print(f"{r['source']} {r['target']}: last crawl skipped {r['skipped']}: {r['skipped_detail']}",
                       highlight=False, soft_wrap=True)
     out.print(f"last run: {describe_run(st['last_run'])}", highlight=False, soft_wrap=True)
+    _print_coding(db)
 
 
 @app.command("schedule")
@@ -944,6 +945,201 @@ def demo_cmd(
     if not summary.ok:
         console.print(f"[bold red]error:[/] {summary.error_line()}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
+
+
+
+# ---- validate: human coding, agreement, machine versus human ------------------------------------
+label_app = typer.Typer(cls=_Group, help="Human coding: blind sample sheets, importing codes, inter-coder agreement.",
+                        no_args_is_help=True)
+app.add_typer(label_app, name="label")
+
+
+def _print_coding(db: Optional[str]) -> None:
+    from .labels import coding_summary
+    from .store import Store
+
+    store = Store(db)
+    try:
+        summ = coding_summary(store)
+    finally:
+        store.close()
+    if summ.empty:
+        out.print("human codes: none (figures unvalidated; see `suara label sample`)", highlight=False)
+        return
+    by = ", ".join(f"{r.coder} {r.mentions}" for r in summ.itertuples())
+    out.print(f"human codes: {summ.attrs['coded_mentions']} mention(s) coded; by coder: {by}",
+              highlight=False, soft_wrap=True)
+
+
+@label_app.command("sample")
+def label_sample_cmd(
+    n: Annotated[int, typer.Option("--n", min=1, help="Mentions to sample.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Coding sheet to write: .xlsx (drop-downs) or .csv.")],
+    stratify: Annotated[str, typer.Option("--stratify", help="Comma list of source, app, indicator, month ('' for none).")] = "source",
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed (default: a random one, recorded).")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Only mentions from this source.")] = None,
+    app_id: Annotated[Optional[str], typer.Option("--app", help="Only mentions of this app or query.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Draw a reproducible stratified random sample and write a blind coding sheet (no machine labels)."""
+    from .labels import draw_sample
+    from .store import Store
+
+    store = Store(db)
+    try:
+        s = draw_sample(store, n, out_file, stratify, seed, source, app_id)
+    finally:
+        store.close()
+    out.print(f"{s.path}: {s.n} mention(s); sample {s.id}, seed {s.seed}", highlight=False, soft_wrap=True)
+
+
+@label_app.command("import")
+def label_import_cmd(
+    sheet: Annotated[Path, typer.Argument(help="A filled coding sheet (.xlsx or .csv).")],
+    coder: Annotated[str, typer.Option("--coder", help="Who coded it (an adjudication sheet: consensus).")],
+    db: DbOpt = None,
+) -> None:
+    """Validate a filled sheet and store its codes (all rows or none); re-import replaces that coder's codes."""
+    from .labels import import_codes
+    from .store import Store
+
+    store = Store(db)
+    try:
+        res = import_codes(store, sheet, coder)
+    finally:
+        store.close()
+    out.print(f"{sheet}: {res.coded} mention(s) coded by {res.coder} ({res.replaced} earlier code(s) replaced)",
+              highlight=False, soft_wrap=True)
+
+
+def _frame_table(df, title: str, pct: tuple[str, ...] = (), num: tuple[str, ...] = ()):
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left")
+    for c in df.columns:
+        t.add_column(str(c), overflow="fold")
+    for r in df.to_dict("records"):
+        cells = []
+        for c, v in r.items():
+            if isinstance(v, float) and v != v:
+                cells.append("–")
+            elif c in pct:
+                cells.append(f"{v:.0%}")
+            elif c in num or isinstance(v, float):
+                cells.append(f"{v:.2f}")
+            else:
+                cells.append(str(v))
+        t.add_row(*cells)
+    return t
+
+
+@label_app.command("agreement")
+def label_agreement_cmd(
+    resolve: Annotated[Optional[Path], typer.Option("--resolve", help="Write an adjudication sheet (.xlsx/.csv) of the disagreements.")] = None,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Also write the agreement table as CSV.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Inter-coder reliability: Cohen's kappa and Krippendorff's alpha per field, and what to resolve."""
+    from .labels import agreement, disagreements, write_adjudication
+    from .outputs import write_csv
+    from .store import Store
+
+    store = Store(db)
+    try:
+        ag = agreement(store)
+        dis = disagreements(store)
+        sheet = write_adjudication(store, resolve) if resolve else None
+    finally:
+        store.close()
+    if ag.empty:
+        console.print("no mention has been coded by two or more coders yet: nothing to compare", highlight=False)
+        raise typer.Exit(1)
+    out.print(f"{ag.attrs['units']} mention(s) coded by {len(ag.attrs['coders'])} coders: "
+              f"{', '.join(ag.attrs['coders'])}", highlight=False, soft_wrap=True)
+    out.print(_frame_table(ag.drop(columns=["indicator", "aspect", "coders"]), "agreement", pct=("percent_agreement",)))
+    if len(dis):
+        out.print(_frame_table(dis.head(50), f"disagreements ({len(dis)}; first 50)"))
+    if out_file:
+        out.print(str(write_csv(ag.round(4), out_file)), highlight=False)
+    if sheet:
+        out.print(f"{sheet[0]}: {sheet[1]} mention(s) to adjudicate; import it with --coder consensus",
+                  highlight=False, soft_wrap=True)
+
+
+@app.command("validate")
+def validate_cmd(
+    coder: Annotated[Optional[str], typer.Option("--coder", help="Compare with this coder's codes.")] = None,
+    consensus: Annotated[bool, typer.Option("--consensus", help="Compare with the adjudicated or agreed codes.")] = False,
+    model: Annotated[Optional[str], typer.Option("--model", help="Sentiment model (default: the one that labelled most).")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Also write validation_indicators.csv and validation_confusion.csv here.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap draws.")] = 0,
+    db: DbOpt = None,
+) -> None:
+    """Machine versus human on the coded sample, and each indicator's favourability corrected for the machine's error."""
+    from .outputs import write_csv
+    from .store import Store
+    from .validate import validate
+
+    store = Store(db)
+    try:
+        res = validate(store, coder, consensus, model, seed)
+    finally:
+        store.close()
+    s = res["sentiment"]
+    out.print(f"reference: {res['reference']}; {res['coded']} coded mention(s)"
+              + (f", {res['excluded']} left out (unresolved disagreement)" if res["excluded"] else "")
+              + (f", {res['trained_on']} left out (the model was trained on them)" if res["trained_on"] else "")
+              + f"; model {res['model'] or '(none)'}", highlight=False, soft_wrap=True)
+    fmt = lambda v, p=False: "–" if v != v else (f"{v:.1%}" if p else f"{v:.3f}")  # noqa: E731
+    out.print(f"sentiment (n={s['n']}): accuracy {fmt(s['accuracy'], True)}, macro-F1 {fmt(s['macro_f1'])}, "
+              f"kappa {fmt(s['kappa'])}", highlight=False)
+    out.print(_frame_table(s["confusion"].reset_index().rename(columns={"human": "human/machine"}), "confusion"))
+    ind = res["indicators"]
+    out.print(_frame_table(ind[["indicator", "human_tags", "machine_tags", "precision", "recall", "f1",
+                                "polarity_accuracy"]], "indicators: machine versus human"))
+    fav = ind[["indicator", "human_favourability", "machine_favourability", "raw_favourability",
+               "corrected_favourability", "corrected_low", "corrected_high", "corrected_status"]]
+    fav.columns = ["indicator", "human", "machine", "corpus raw", "corpus corrected", "low", "high", "status"]
+    out.print(_frame_table(fav, "favourability (not complaint): human vs machine on the sample; raw vs corrected "
+                           "on the corpus", pct=("human", "machine", "corpus raw", "corpus corrected", "low", "high")))
+    for r in ind.itertuples():
+        if r.note:
+            out.print(f"{r.indicator}: {r.note}", highlight=False, soft_wrap=True)
+    if out_dir:
+        for p in (write_csv(ind.round(4), Path(out_dir) / "validation_indicators.csv"),
+                  write_csv(s["confusion"].reset_index(), Path(out_dir) / "validation_confusion.csv")):
+            out.print(str(p), highlight=False)
+
+
+
+@label_app.command("train")
+def label_train_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to save the model in (then `suara analyze --model DIR`).")],
+    base: Annotated[str, typer.Option("--base", help="Encoder to fine-tune: hub id or local folder.")] = "indobenchmark/indobert-base-p1",
+    coder: Annotated[Optional[str], typer.Option("--coder", help="Train on this coder's codes.")] = None,
+    consensus: Annotated[bool, typer.Option("--consensus", help="Train on the adjudicated or agreed codes.")] = False,
+    holdout: Annotated[float, typer.Option("--holdout", help="Share of coded mentions kept unseen for `suara validate`.")] = 0.3,
+    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 3,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 16,
+    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 2e-5,
+    seed: Annotated[int, typer.Option("--seed")] = 42,
+    db: DbOpt = None,
+) -> None:
+    """Fine-tune the sentiment model on the human codes, holding out a share for validation."""
+    from .store import Store
+    from .validate import train_on_codes
+
+    store = Store(db)
+    try:
+        res = train_on_codes(store, out_dir, base, coder=coder, consensus=consensus, holdout=holdout, seed=seed,
+                             epochs=epochs, batch_size=batch_size, lr=lr,
+                             progress=lambda msg: console.print(msg, highlight=False))
+    finally:
+        store.close()
+    out.print(f"trained on {res['trained_on']} coded mention(s), {res['held_out']} held out; best epoch "
+              f"{res['best_epoch']}: valid macro-F1 {res['valid_macro_f1']:.4f}; saved to {res['out']} "
+              f"(next: suara analyze --model {res['out']} --reanalyze, then suara validate --model {res['out']})",
+              highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ Tables
 ``sentiments``        one label per (mention, model), with class probabilities.
 ``indicators``        zero or more indicator tags per mention, each with its evidence.
 ``indicator_tagging`` which mentions the indicator tagger has read, with which taxonomy.
+``label_samples``     coding samples drawn for human validation: seed, strata, mention ids.
+``human_labels``      human codes per (mention, coder): sentiment and indicator polarities.
+``label_training``    coded mentions a sentiment model was fine-tuned on.
 
 All times are stored as naive UTC datetimes (SQLite keeps no zone; naive-UTC everywhere
 keeps SQLite and PostgreSQL identical).
@@ -635,3 +638,45 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def open_store(url: str | None = None) -> Store:
     return Store(url)
+
+
+# Human validation (pipelines/labels.py, pipelines/validate.py): each drawn coding sample with
+# its seed, and each coder's codes per mention (indicators as "key:polarity;...", polarity
+# "-" complaint, "+" praise, "0" mention, the codebook's notation).
+label_samples = Table(
+    "label_samples",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("n_requested", Integer, nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("stratify", String(255), nullable=False, default=""),
+    Column("filters", Text, nullable=False, default="{}"),  # JSON: source, app
+    Column("mention_ids", Text, nullable=False),  # JSON list, in sheet order
+    Column("sheet", Text),  # file name written (no folder: may be personal)
+)
+
+human_labels = Table(
+    "human_labels",
+    metadata,
+    Column("mention_id", Integer, ForeignKey("mentions.id"), primary_key=True),
+    Column("coder", String(64), primary_key=True),
+    Column("sentiment", String(16), nullable=False),  # positive / neutral / negative
+    Column("indicators", Text, nullable=False, default=""),  # "penanggapan:-;transparansi:0"
+    Column("sample_id", Integer),
+    Column("content_hash", String(64), nullable=False),  # the text the coder read
+    Column("sheet", Text),
+    Column("coded_at", DateTime, nullable=False),
+)
+
+# Coded mentions a sentiment model was fine-tuned on (by the model folder's name, which is the
+# name part of its model id), so `suara validate` never scores a model on what it learnt from.
+label_training = Table(
+    "label_training",
+    metadata,
+    Column("model", String(255), primary_key=True),
+    Column("mention_id", Integer, ForeignKey("mentions.id"), primary_key=True),
+    Column("folder", Text),
+    Column("trained_at", DateTime, nullable=False),
+)

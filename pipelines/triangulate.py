@@ -79,6 +79,9 @@ TRIANGULATION_COLUMNS = [
     "review_favourability_sentiment", "basis",
 ]
 
+# Human validation (pipelines/validate.py): the corrected favourability and which one the verdict used.
+TRIANGULATION_COLUMNS += ["corrected_favourability", "corrected_low", "corrected_high", "verdict_basis"]
+
 
 # ---- verdicts -----------------------------------------------------------------------------------
 
@@ -568,6 +571,11 @@ def triangulate(store: Store, survey, window=None, model: str | None = None,
     rc = rank_correlation(tri, min_mentions)
     tri["spearman_rho"], tri["spearman_p"], tri["spearman_n"] = rc["rho"], rc["p"], rc["n"]
     tri.attrs["spearman"] = rc
+    from .validate import apply_validation, validation_block
+
+    block = validation_block(store, model)
+    tri = apply_validation(tri, block, min_mentions, cutoffs)
+    tri.attrs["validation"] = block
     return tri[TRIANGULATION_COLUMNS]
 
 
@@ -665,7 +673,9 @@ def render_markdown(tri: pd.DataFrame, meta: dict, min_mentions: int = MIN_MENTI
                                  if counts.get(k, 0)) + ".",
         "",
     ]
-    return "\n".join(lines)
+    from .validate import validation_markdown
+
+    return "\n".join(lines) + validation_markdown(tri.attrs.get("validation"))
 
 
 def write_triangulation(store: Store, survey, out_dir, window=None, model: str | None = None,
