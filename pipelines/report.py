@@ -564,6 +564,13 @@ def write_trend_report(tables: dict[str, pd.DataFrame], out_dir, meta: dict, per
         (t(lang, "tables"), "", "".join(tables_html)),
         (t(lang, "appendix"), "", appendix),
     ]
+    section_ids = ["summary", "indicators", "charts", "tables", "appendix"]
+    if store is not None:
+        # Human validation (docs/validation.md): its figures, or a plain "unvalidated".
+        from .validate import validation_block, validation_html
+
+        sections.insert(2, validation_html(validation_block(store, model)))
+        section_ids.insert(2, "validation")
     scope = ""
     if len(sent):
         srcs = ", ".join(source_name(lang, s) for s in sorted(sent["source"].unique()))
@@ -571,8 +578,7 @@ def write_trend_report(tables: dict[str, pd.DataFrame], out_dir, meta: dict, per
                   n=int(sent["mentions"].sum()), sources=srcs)
     if meta.get("filters"):
         scope += (" · " if scope else "") + t(lang, "scope_filtered", filters=meta["filters"])
-    page = render_html(t(lang, "title"), meta, sections, lang, scope,
-                       ["summary", "indicators", "charts", "tables", "appendix"])
+    page = render_html(t(lang, "title"), meta, sections, lang, scope, section_ids)
     path = out_dir / "report.html"
     write_text(path, page)
     paths["report"] = path

@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
+from nlp.codebook import POLARITY_MARKS as POLARITY_WORD  # "-" -> "complaint", ...
+from nlp.codebook import tag_polarity as codebook_polarity
 from nlp.indicators import INDICATORS
 
 from .errors import InputError
@@ -67,16 +69,9 @@ def favourability(polarities) -> float:
 
 
 def tag_polarity(signal: str | None, sentiment: str | None) -> str:
-    """The machine's polarity of one tag, by the rule reports use (``nlp.codebook.tag_polarity``
-    on main): the tag's own cue wins (``mixed`` is a complaint, codebook rule 19); a tag that
-    only names the aspect takes the review's sentiment (negative: complaint, positive: praise,
-    else mention)."""
-    if signal in ("complaint", "mixed"):
-        return "complaint"
-    if signal == "praise":
-        return "praise"
-    return {"negative": "complaint", "positive": "praise"}.get(sentiment if isinstance(sentiment, str) else "",
-                                                               "mention")
+    """The machine's polarity of one tag as a word (complaint / praise / mention), by the one rule
+    trends and triangulation use: :func:`nlp.codebook.tag_polarity`."""
+    return POLARITY_WORD[codebook_polarity(signal, sentiment if isinstance(sentiment, str) else None)]
 
 
 def _category(polarity: str) -> str:
