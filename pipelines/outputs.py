@@ -6,12 +6,13 @@ Indonesian text correctly and a review that starts with ``=HYPERLINK(...)`` stay
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
 import pandas as pd
 
-from .errors import SuaraError
+from .errors import InputError, SuaraError
 
 # OWASP's list: a cell starting with one of these may be run as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -41,11 +42,15 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     column, so the file stays one clean table.
     """
     path = Path(path)
+    if path.is_dir():  # else the error would name the temp file, not what the user gave
+        raise InputError(f"cannot write {path}: it is a folder; give a file name such as {path / 'mentions.csv'}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise SuaraError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        # A path the user chose that cannot be written is bad input (exit 2); a full disk is not.
+        cls = SuaraError if exc.errno in (errno.ENOSPC, errno.EIO) else InputError
+        raise cls(f"cannot write {path}: {exc.strerror or exc}") from exc
     os.close(fd)
     try:
         safe_frame(df).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")

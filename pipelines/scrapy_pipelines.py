@@ -27,6 +27,7 @@ from scrapy import signals
 from scrapy.exceptions import DropItem
 
 from .errors import SuaraError
+from .lock import crawl_lock
 from .privacy import pseudonymise
 from .store import MENTION_FIELDS, Store, UpsertResult, content_hash, to_utc, utcnow
 
@@ -292,8 +293,16 @@ class StorePipeline:
             lang=getattr(spider, "lang", "") or "",
             country=getattr(spider, "country", "") or "",
         )
+        store = Store(self.db_url)
+        try:
+            # One crawl per target at a time: two would both reset and add to its counters.
+            # Refused (LockHeld, exit 75) before touching the state the other crawl is writing.
+            self.lock = crawl_lock(store, *self._key()).acquire()
+        except BaseException:
+            store.close()
+            raise
+        self.store = store
         logging.getLogger().addHandler(self.collector)
-        self.store = Store(self.db_url)
         self.outcome.run_id = self.store.start_run("crawl", source, str(target))
         self.store.put_state(
             *self._key(),
@@ -375,6 +384,8 @@ class StorePipeline:
                 self.store.finish_run(o.run_id, "failed", self.result, error=first)
         finally:
             self.store.close()
+            if getattr(self, "lock", None) is not None:
+                self.lock.release()
             stats.set_value("suara/outcome", asdict(o))
         logger.info(
             "%s %s: %d new, %d updated, %d unchanged; %s",
