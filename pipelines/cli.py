@@ -54,7 +54,7 @@ class _Group(TyperGroup):
             sys.exit(exc.exit_code)
         except exc_mod.ClickException as exc:
             ctx = getattr(exc, "ctx", None)
-            hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+            hint = f" (see: {ctx.command_path if ctx is not None else prog_name or 'suara'} --help)"
             message = " ".join(exc.format_message().split()).rstrip(".")
             typer.echo(f"error: {message[:1].lower()}{message[1:]}{hint}", err=True)
             sys.exit(exc.exit_code)
