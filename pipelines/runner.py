@@ -106,7 +106,7 @@ def _timed(step: StepResult, fn: Callable[[], None]) -> StepResult:
         step.status, step.detail = ("skipped" if exc.exit_code == 75 else "failed"), str(exc)
     except Exception as exc:  # one broken source must not stop the others
         if is_locked(exc):  # the store stayed locked past the busy timeout: one line, no traceback
-            step.status, step.detail = "failed", str(store_error(exc, step.target or "store"))
+            step.status, step.detail = "failed", str(store_error(exc))
         else:
             log.exception("%s %s %s failed", step.step, step.source, step.target)
             step.status, step.detail = "failed", f"{type(exc).__name__}: {exc}"
@@ -167,14 +167,46 @@ def close_stale_runs(store: Store, holder: dict | None) -> int:
     its stale lock, so none of them can still be going)."""
     from sqlalchemy import update
 
+    from .lock import crawl_lock
+    from .store import crawl_state
+
     cond = (runs.c.job == "run") & (runs.c.status == "running")
     if holder and isinstance(holder.get("run_id"), int):
         cond = cond & (runs.c.id <= holder["run_id"])
+    error = f"killed (pid {holder.get('pid') if holder else '?'}); found by the next run's stale-lock takeover"
     with store.engine.begin() as conn:
-        res = conn.execute(update(runs).where(cond).values(
-            status="interrupted", finished_at=utcnow(),
-            error=f"killed (pid {holder.get('pid') if holder else '?'}); found by the next run's stale-lock takeover"))
-        return int(res.rowcount or 0)
+        stale = conn.execute(select(runs.c.id, runs.c.started_at).where(cond)).all()
+        if not stale:
+            return 0
+        conn.execute(update(runs).where(runs.c.id.in_([r.id for r in stale])).values(
+            status="interrupted", finished_at=utcnow(), error=error))
+        # The crawls it was in the middle of: "running" rows since it started whose target no live
+        # process holds the crawl lock of (a `suara crawl` started by hand meanwhile holds it).
+        crawls = conn.execute(select(runs.c.id, runs.c.source, runs.c.target).where(
+            runs.c.job == "crawl", runs.c.status == "running",
+            runs.c.started_at >= min(r.started_at for r in stale))).all()
+        keys = {(r.source, r.target): [] for r in crawls}
+        for k in conn.execute(select(crawl_state.c.source, crawl_state.c.target, crawl_state.c.lang,
+                                     crawl_state.c.country)).all():
+            if (k.source, k.target) in keys:
+                keys[(k.source, k.target)].append((k.lang, k.country))
+    dead = []
+    for r in crawls:
+        locks = [crawl_lock(store, r.source, r.target, lang, country) for lang, country in keys[(r.source, r.target)]]
+        try:
+            for lk in locks:
+                lk.acquire()
+            dead.append(r.id)
+        except LockHeld:
+            pass
+        finally:
+            for lk in locks:
+                lk.release()
+    if dead:
+        with store.engine.begin() as conn:
+            conn.execute(update(runs).where(runs.c.id.in_(dead)).values(
+                status="interrupted", finished_at=utcnow(), error=error))
+    return len(stale)
 
 
 def crawl_steps(cfg: SourcesConfig, db: str, full: bool = False,

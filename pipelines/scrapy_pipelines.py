@@ -29,7 +29,7 @@ from scrapy.exceptions import DropItem
 from .errors import SuaraError
 from .lock import crawl_lock
 from .privacy import pseudonymise
-from .store import MENTION_FIELDS, Store, UpsertResult, content_hash, to_utc, utcnow
+from .store import MENTION_FIELDS, Store, UpsertResult, content_hash, is_locked, store_error, to_utc, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -333,7 +333,15 @@ class StorePipeline:
         if not self.buffer or self.store is None:
             return
         rows, self.buffer = self.buffer, []
-        res = self.store.save_page(*self._key(), rows, pending_high_water=self.pending_high)
+        try:
+            res = self.store.save_page(*self._key(), rows, pending_high_water=self.pending_high)
+        except Exception as exc:
+            if not is_locked(exc):
+                raise
+            # The batch was rolled back and the crawl stays incomplete (the next one fetches it
+            # again). One clear line becomes the crawl's error instead of a traceback with items.
+            logger.error("%s", store_error(exc))
+            return
         self.result += res
         self.outcome.batches += 1
         stats = self.crawler.stats

@@ -614,11 +614,9 @@ def _check_sqlite_path(path: Path) -> None:
             if not parent.is_dir():
                 raise InputError(f"database path {path}: {parent} is a file, not a folder")
             break
-    if path.is_file():
-        with path.open("rb") as fh:
-            head = fh.read(16)
-        if head and head != b"SQLite format 3\x00":
-            raise InputError(f"database path {path} is not an SQLite database (it holds other data)")
+    # Never open the file itself to look at it: closing any descriptor of a database releases
+    # every POSIX lock this process holds on it, SQLite's included, and corrupts the store. A file
+    # that is not a database is reported by SQLite ("file is not a database", see store_error).
 
 
 def is_locked(exc: BaseException) -> bool:
@@ -636,7 +634,9 @@ def store_error(exc: BaseException, where: str | None = None, doing: str = "writ
             f"{where} is locked by another writer (waited {busy_timeout_ms() / 1000:g}s, "
             "$SUARA_BUSY_TIMEOUT); nothing was half-written, the crawl state is as it was, run again later"
         )
-    if "not a database" in reason or "unable to open" in reason or "readonly" in reason:
+    if "not a database" in reason:
+        return InputError(f"{where} is not an SQLite database (the file holds other data): {reason}")
+    if "unable to open" in reason or "readonly" in reason:
         return InputError(f"cannot {doing} {where}: {reason}")
     return SuaraError(f"cannot {doing} {where}: {reason}")
 

@@ -338,6 +338,7 @@ def test_a_killed_run_shows_as_interrupted_after_the_takeover(tmp_path, db_url, 
     assert summary.ok and summary.took_over_stale_lock["pid"] == proc.pid
     runs = store.runs_df().set_index("id")
     assert runs.loc[killed.id, "status"] == "interrupted" and str(proc.pid) in runs.loc[killed.id, "error"]
+    assert "running" not in set(runs.status)  # its crawl too, not only the run
     assert runs.loc[summary.run_id, "status"] == "ok"
     assert status(db_url)["last_run"]["status"] == "ok"
 
@@ -409,3 +410,44 @@ def test_analyze_auto_offline_is_quick_and_names_the_model_once(tmp_path, db_url
     assert "not reachable" in res.stderr
     assert "lexicon@" in res.stdout and "labelled 1" in res.stdout
     assert took < 60  # torch and transformers imports included; the probe itself is bounded above
+
+
+def test_sigterm_during_a_spider_crawl_closes_it_and_stops_the_run(tmp_path, db_url, monkeypatch):
+    """`suara run` passes one SIGTERM to its spider's process, which stores what it has and closes
+    the crawl as incomplete; the run then stops as with a Play Store crawl."""
+    from scraper.fakes.appstore import FakeAppStore
+
+    class SlowPage2(FakeAppStore):
+        def handle(self, req):
+            if "page=2" in req.path:
+                time.sleep(8)
+            return super().handle(req)
+
+    big = "1000000001"  # 130 shipped synthetic reviews: pages of 50, 50, 30
+    fake = SlowPage2()
+    cfg = tmp_path / "sources.toml"
+    cfg.write_text(f'contact = "test@localhost"\n[[appstore]]\nname = "Besar"\nid = "{big}"\n'
+                   '[analysis]\nmodel = "lexicon"\n')
+    store = Store(db_url)
+    with serve(fake) as base:
+        for k, v in {"SUARA_APPSTORE_URL": base, "SUARA_DOWNLOAD_DELAY": "0", "SUARA_AUTOTHROTTLE": "0",
+                     "SUARA_RETRY_BACKOFF": "0.01"}.items():
+            monkeypatch.setenv(k, v)
+        proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--config", str(cfg), "--db", db_url],
+                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 90
+        while not any("page=2" in r.path for r in fake.requests) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143, out + err
+        assert "interrupted by SIGTERM during crawl appstore" in err
+        assert store.count_mentions("appstore") == 50  # page 1, stored by the child as it closed
+        st = store.get_state("appstore", big, "", "id")
+        assert st["status"] == "incomplete"
+        runs = store.runs_df()
+        assert set(runs.status) == {"interrupted", "failed"}  # the run; its crawl, closed as incomplete
+        summary = run_once(cfg, db_url, tmp_path / "r")
+    assert summary.ok
+    m = store.mentions_df("appstore")
+    assert len(m) == 130 and m.source_id.is_unique
