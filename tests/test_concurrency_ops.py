@@ -442,7 +442,8 @@ def test_sigterm_during_a_spider_crawl_closes_it_and_stops_the_run(tmp_path, db_
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 143, out + err
         assert "interrupted by SIGTERM during crawl appstore" in err
-        assert store.count_mentions("appstore") == 50  # page 1, stored by the child as it closed
+        # Page 1, and page 2 when Scrapy finished the request in flight: stored as it closed, not lost.
+        assert store.count_mentions("appstore") in (50, 100)
         st = store.get_state("appstore", big, "", "id")
         assert st["status"] == "incomplete"
         runs = store.runs_df()
