@@ -76,9 +76,9 @@ class RunSummary:
 
     def error_line(self) -> str:
         if self.interrupted:
-            at = next((f"{x.step} {x.source} {x.target}".replace("  ", " ").strip()
+            at = next((f"during {x.step} {x.source} {x.target}".replace("  ", " ").strip()
                        for x in self.steps if x.status == "interrupted"), "between steps")
-            return (f"run {self.run_id} interrupted by {signal.Signals(self.interrupted).name} during {at}; "
+            return (f"run {self.run_id} interrupted by {signal.Signals(self.interrupted).name} {at}; "
                     "remaining steps skipped, what was stored is kept and the next run resumes")
         parts = [f"{s.source or s.step} {s.target}".strip() + f": {s.detail}" for s in self.failed]
         return f"{len(parts)} step(s) failed: " + "; ".join(parts)
@@ -150,6 +150,12 @@ class _Signals:
             return  # a second signal while we record the first: let the cleanup finish
         self.received = signum
         raise RunInterrupted(signum)
+
+    def check(self) -> None:
+        """Raise again for a signal whose exception got lost: a handler can run inside a
+        destructor or a garbage-collector callback, where Python prints and drops exceptions."""
+        if self.received is not None:
+            raise RunInterrupted(self.received)
 
     def reinstall(self) -> None:
         # An in-process Scrapy crawl installs its own handlers; take them back after each step.
@@ -305,6 +311,7 @@ def run_once(
         lock.note(run_id=summary.run_id)
 
         def record(step: StepResult, action: Callable[[], None] | None) -> None:
+            signals.check()
             if action is not None:
                 try:
                     _timed(step, action)
@@ -313,6 +320,7 @@ def run_once(
                     signals.reinstall()
             else:
                 summary.steps.append(step)
+            signals.check()
             log.info("%s %s %s: %s %s", step.step, step.source, step.target, step.status, step.detail)
             if on_step:
                 on_step(step)
@@ -365,6 +373,7 @@ def run_once(
                                                  triangulation=tri.get("frame")))
         else:
             record(StepResult("trends", status="skipped", detail="the store has no mentions yet"), None)
+        signals.check()
         new = sum(s.new for s in summary.steps if s.step == "crawl")
         upd = sum(s.updated for s in summary.steps if s.step == "crawl")
         seen = sum(s.seen for s in summary.steps if s.step == "crawl")
