@@ -128,16 +128,20 @@ class RunInterrupted(BaseException):
 
 
 class _Signals:
-    """While a run is going, SIGTERM/SIGINT stop it: the current page's transaction is either
-    committed or rolled back (each page is one), the remaining steps are skipped and the run is
-    recorded as interrupted. Only the main thread can own signal handlers; elsewhere (the
-    scheduler's worker) this does nothing and the scheduler's own Ctrl-C handling applies."""
+    """While a run is going, SIGTERM/SIGINT stop it at the next safe point: after the page (or
+    analysis chunk) in progress is committed, or at once while it only waits for a spider's child
+    process (which gets one SIGTERM and closes its crawl). The remaining steps are skipped and the
+    run is recorded as interrupted. The handler does not raise anywhere else: an exception thrown
+    into HTTP or database internals at a random point was seen to be swallowed there and to stall
+    the crawl. Only the main thread can own signal handlers; elsewhere (the scheduler's worker)
+    this does nothing and the scheduler's own Ctrl-C handling applies."""
 
     WATCHED = (signal.SIGTERM, signal.SIGINT)
 
     def __init__(self) -> None:
         self.old: dict[int, object] = {}
         self.received: int | None = None
+        self.interruptible = False  # True only while waiting on a child process
 
     def __enter__(self) -> "_Signals":
         if threading.current_thread() is threading.main_thread():
@@ -149,11 +153,11 @@ class _Signals:
         if self.received is not None:
             return  # a second signal while we record the first: let the cleanup finish
         self.received = signum
-        raise RunInterrupted(signum)
+        if self.interruptible:
+            raise RunInterrupted(signum)
 
-    def check(self) -> None:
-        """Raise again for a signal whose exception got lost: a handler can run inside a
-        destructor or a garbage-collector callback, where Python prints and drops exceptions."""
+    def check(self, *_progress) -> None:
+        """Raise for a signal received since (a safe point; usable as a ``progress`` callback)."""
         if self.received is not None:
             raise RunInterrupted(self.received)
 
@@ -215,10 +219,13 @@ def close_stale_runs(store: Store, holder: dict | None) -> int:
     return len(stale)
 
 
-def crawl_steps(cfg: SourcesConfig, db: str, full: bool = False,
-                log_level: str = "WARNING") -> list[tuple[StepResult, Callable[[], None]]]:
-    """One (step, action) per configured target, in a stable order."""
+def crawl_steps(cfg: SourcesConfig, db: str, full: bool = False, log_level: str = "WARNING",
+                signals: _Signals | None = None) -> list[tuple[StepResult, Callable[[], None]]]:
+    """One (step, action) per configured target, in a stable order. ``signals``: stop points
+    for ``suara run`` (after each Play Store page; while waiting for a spider's process)."""
     from scraper.crawl import run_spider
+
+    signals = signals or _Signals()
 
     plan: list[tuple[StepResult, Callable[[], None]]] = []
 
@@ -226,8 +233,12 @@ def crawl_steps(cfg: SourcesConfig, db: str, full: bool = False,
         def go() -> None:
             # In a subprocess: an in-process Scrapy crawl would take over SIGTERM/SIGINT, and the
             # child, stopped with SIGTERM, closes its crawl cleanly (see scraper.crawl).
-            s = run_spider(name, db=db, settings_overrides={"LOG_LEVEL": log_level}, config=str(cfg.path),
-                           full=full or None, isolate=True, **args)
+            signals.interruptible = True
+            try:
+                s = run_spider(name, db=db, settings_overrides={"LOG_LEVEL": log_level}, config=str(cfg.path),
+                               full=full or None, isolate=True, **args)
+            finally:
+                signals.interruptible = False
             step.new, step.updated, step.seen = s.new, s.updated, s.stored
             step.detail = f"{s.requests} request(s)"
             s.raise_for_status()
@@ -245,7 +256,9 @@ def crawl_steps(cfg: SourcesConfig, db: str, full: bool = False,
 
             store = Store(db)
             try:
-                r = crawl_playstore(store, app.id, lang=app.lang, country=app.country, full=full)
+                # Stop points: after the page in progress is committed, or before a retry's wait.
+                r = crawl_playstore(store, app.id, lang=app.lang, country=app.country, full=full,
+                                    progress=signals.check, on_retry=signals.check)
             finally:
                 store.close()
             step.new, step.updated, step.seen = r.new, r.updated, r.seen
@@ -325,7 +338,7 @@ def run_once(
             if on_step:
                 on_step(step)
 
-        for step, action in crawl_steps(cfg, store.url, full=full):
+        for step, action in crawl_steps(cfg, store.url, full=full, signals=signals):
             record(step, action)
 
         from .analysis import analyze_sentiment
@@ -343,7 +356,7 @@ def run_once(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FallbackWarning)
                 clf = load_classifier(chosen, labels=cfg.analysis.labels)
-            res = analyze_sentiment(store, model=clf)
+            res = analyze_sentiment(store, model=clf, progress=signals.check)  # stops after a chunk
             s_step.new = int(getattr(res, "labelled", 0) or 0)
             s_step.detail = res.model + (" (fallback: IndoBERT did not load)" if res.fallback else "")
 
@@ -351,7 +364,7 @@ def run_once(
         t_step = StepResult("tag", target="indicators")
 
         def tag() -> None:
-            t_step.new = int(tag_indicators(store) or 0)
+            t_step.new = int(tag_indicators(store, progress=signals.check) or 0)
 
         record(t_step, tag)
         if store.count_mentions():
