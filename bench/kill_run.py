@@ -2,7 +2,7 @@
 that the store holds every review once, that no run is left `running`, and that each stop gave the
 documented exit status.
 
-    python bench/kill_run.py [--kills 20] [--reviews 3000] [--seed 1]
+    python bench/kill_run.py [--kills 20] [--reviews 3000] [--seed 1] [--full]
 
 The run crawls the local fake Play Store (slowed to ~0.3 s a page, so stops land mid-crawl and
 mid-analysis) and App Store feed; each stop comes 3-14 s after the start. Prints one line per stop and a summary; exits 1 on any problem.
@@ -44,6 +44,7 @@ def main() -> int:
     ap.add_argument("--kills", type=int, default=20)
     ap.add_argument("--reviews", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--full", action="store_true", help="every run walks every page (stops land mid-crawl)")
     a = ap.parse_args()
     rnd = random.Random(a.seed)
     tmp = Path(tempfile.mkdtemp(prefix="suara-kill-"))
@@ -61,6 +62,7 @@ def main() -> int:
         env = {**os.environ, "SUARA_HOME": str(tmp), "SUARA_PLAYSTORE_URL": pbase, "SUARA_APPSTORE_URL": abase,
                "SUARA_DOWNLOAD_DELAY": "0", "SUARA_AUTOTHROTTLE": "0", "HF_HUB_OFFLINE": "1"}
         cmd = [sys.executable, "-m", "pipelines.cli", "run", "--config", str(cfg), "--db", db, "--out", str(tmp / "r")]
+        cmd += ["--full"] if a.full else []
         for k in range(a.kills):
             sig = rnd.choice(list(EXPECTED))
             proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
