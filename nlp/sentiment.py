@@ -195,13 +195,51 @@ class TransformerClassifier:
         return Prediction("neutral", {"positive": 0.0, "neutral": 1.0, "negative": 0.0})
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    host = (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").split("://")[-1].split("/")[0]
+_HUB_PROBES: dict[str, bool] = {}
+
+
+def _hub_reachable(timeout: float | None = None) -> bool:
+    """Can this machine reach the model hub (``$HF_ENDPOINT``, or the HTTPS proxy if one is set)?
+
+    Answered within ``timeout`` seconds (``$SUARA_HUB_TIMEOUT``, default 1.5) whatever DNS does:
+    the probe runs in a daemon thread, since an offline resolver can block far longer than a
+    socket timeout (a connect per address of the host, each with its own timeout, made 5-8 s).
+    The answer is kept for the life of the process, so a run probes once.
+    """
+    from urllib.parse import urlsplit
+
+    target = (os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
+              or os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    parts = urlsplit(target if "://" in target else f"http://{target}")
+    host = parts.hostname or ""
     try:
-        socket.create_connection((host.split(":")[0], 443), timeout=timeout).close()
-        return True
-    except OSError:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
         return False
+    key = f"{host}:{port}"
+    if key in _HUB_PROBES:
+        return _HUB_PROBES[key]
+    if timeout is None:
+        try:
+            timeout = float(os.environ.get("SUARA_HUB_TIMEOUT", "1.5"))
+        except ValueError:
+            timeout = 1.5
+    import threading
+
+    found: list[bool] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            found.append(True)
+        except (OSError, UnicodeError):
+            pass
+
+    thread = threading.Thread(target=probe, name="suara-hub-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    _HUB_PROBES[key] = bool(found)
+    return _HUB_PROBES[key]
 
 
 def _special_ids(tokenizer) -> tuple[list[int], list[int]]:

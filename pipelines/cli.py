@@ -28,7 +28,59 @@ class _Group(TyperGroup):
         except OSError as exc:  # a folder that cannot be written, a disk that is full
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
             Console(stderr=True).print(f"[bold red]error:[/] {where}{exc.strerror or exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1)
+            raise typer.Exit(_os_error_code(exc))
+        except _DRIVER_ERRORS as exc:  # a lock that outlived the busy timeout, a file that is not a database
+            from .store import store_error
+
+            err = store_error(exc)
+            Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(err.exit_code)
+        except RecursionError:  # json/tomllib on input nested thousands deep
+            Console(stderr=True).print("[bold red]error:[/] input nested too deeply to read (a JSON or TOML file "
+                                       "or an answer from a service)", highlight=False, soft_wrap=True)
+            raise typer.Exit(2)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        # Usage errors as one "error:" line with the README's exit code 2, not click/rich's panel.
+        import sys
+
+        # Typer ships its own copy of click's exceptions; take them from where typer's live.
+        exc_mod = sys.modules[typer.BadParameter.__module__]
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except exc_mod.NoArgsIsHelpError as exc:  # bare `suara` / `suara crawl`: the help, as before
+            typer.echo(exc.ctx.get_help())
+            sys.exit(exc.exit_code)
+        except exc_mod.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see: {ctx.command_path if ctx is not None else prog_name or 'suara'} --help)"
+            message = " ".join(exc.format_message().split()).rstrip(".")
+            typer.echo(f"error: {message[:1].lower()}{message[1:]}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except exc_mod.Abort:
+            typer.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _os_error_code(exc: OSError) -> int:
+    """2 for a path the user gave that cannot be used (README: bad input), 1 for the machine (disk full)."""
+    import errno
+
+    bad_path = {errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR, errno.EROFS, errno.ENOENT, errno.EEXIST,
+                errno.ENAMETOOLONG, errno.ELOOP}
+    return 2 if exc.errno in bad_path else 1
+
+
+def _driver_errors() -> tuple:
+    from sqlalchemy.exc import DatabaseError
+
+    return (DatabaseError,)
+
+
+_DRIVER_ERRORS = _driver_errors()
 
 
 app = typer.Typer(
@@ -851,6 +903,9 @@ def run_cmd(
     summary = run_once(config, db, out_dir, full=full, model=model, on_step=_print_step)
     _print_run(summary)
     out.print(f"reports: {summary.out_dir}")
+    if summary.interrupted:  # SIGTERM 143, SIGINT 130: recorded as interrupted, lock released
+        console.print(f"[bold red]error:[/] {summary.error_line()}", highlight=False, soft_wrap=True)
+        raise typer.Exit(summary.exit_code)
     if not summary.ok:
         console.print(f"[bold red]error:[/] {summary.error_line()}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)

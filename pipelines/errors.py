@@ -14,3 +14,10 @@ class CrawlError(SuaraError):
     """A crawl could not complete; what was stored stays and the state is left incomplete."""
 
     exit_code = 3
+
+
+class StoreBusy(SuaraError):
+    """Another writer held the database past the busy timeout; nothing half-written stays."""
+
+    exit_code = 3
+

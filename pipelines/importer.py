@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,6 +34,11 @@ from .store import Store, UpsertResult
 
 SOURCE = "playstore"
 REQUIRED = ("reviewId", "content", "score", "at")
+# Rows per committed transaction (about a second of write lock on a busy machine), and a pause
+# after each: SQLite's busy handler polls a waiting writer only every 100 ms, so a loop that
+# commits and at once begins again starves every other writer until the whole file is in.
+IMPORT_BATCH = 200
+IMPORT_PAUSE = 0.15
 OPTIONAL = ("userName", "thumbsUpCount", "reviewCreatedVersion", "replyContent", "repliedAt", "appVersion")
 
 
@@ -70,6 +76,8 @@ def _read_records(path: Path) -> tuple[list[dict], str]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        except RecursionError:
+            raise InputError(f"{path}: JSON nested too deeply to be a google-play-scraper export") from None
         if not isinstance(data, list):
             raise InputError(f"{path}: expected a JSON array of review objects, got {type(data).__name__}")
         for i, item in enumerate(data, 1):
@@ -83,6 +91,12 @@ def _read_records(path: Path) -> tuple[list[dict], str]:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
         raise InputError(f"{path}: not a readable CSV ({' '.join(str(exc).split())})") from None
+    # A header-only file has no records to take columns from: check the header itself, so a
+    # wrong header is an error rather than "0 reviews imported".
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}; a google-play-scraper export has "
+                         f"{', '.join(REQUIRED + OPTIONAL)}")
     return df.to_dict("records"), kind
 
 
@@ -183,7 +197,11 @@ def read_reviews(path: str | Path, app_id: str, tz: str = "UTC", lang: str | Non
 
 def import_reviews(store: Store, path: str | Path, app_id: str, tz: str = "UTC", lang: str | None = None,
                    country: str | None = None) -> UpsertResult:
-    """Import a google-play-scraper export for ``app_id``; all rows or none.
+    """Import a google-play-scraper export for ``app_id``.
+
+    The whole file is validated first (one bad row: nothing stored), then written in
+    transactions of :data:`IMPORT_BATCH` rows so other commands can write in between; a
+    crash part-way leaves whole batches, and importing the file again completes it.
 
     A file that holds the same review more than once (merged scrapes) keeps each
     distinct text as a version, oldest first.
@@ -202,9 +220,15 @@ def import_reviews(store: Store, path: str | Path, app_id: str, tz: str = "UTC",
         batches[n].append(row)
     result = UpsertResult()
     try:
-        with store.engine.begin() as conn:
-            for batch in batches:
-                result += store.upsert_mentions(batch, conn)
+        for batch in batches:
+            # Bounded transactions: one big one held the write lock for the whole file and made
+            # concurrent crawls time out. The file was validated above, and a rerun after a crash
+            # is idempotent, so committing batch by batch loses nothing.
+            for chunk in range(0, len(batch), IMPORT_BATCH):
+                if result.seen and store.dialect == "sqlite":
+                    time.sleep(IMPORT_PAUSE)
+                with store.engine.begin() as conn:
+                    result += store.upsert_mentions(batch[chunk : chunk + IMPORT_BATCH], conn)
     except BaseException as exc:
         store.finish_run(run_id, "failed", error=f"{type(exc).__name__}: {exc}")
         raise

@@ -9,6 +9,7 @@ record without a live holder reports that it took over a stale lock.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import socket
@@ -28,6 +29,7 @@ class RunLock:
     path: Path
     stale_holder: dict | None = None  # the record a dead run left behind, if any
     _fd: int | None = None
+    what: str = "suara run"  # named in the refusal: "another <what> is in progress"
 
     def acquire(self) -> "RunLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -38,7 +40,7 @@ class RunLock:
             holder = _read(fd)
             os.close(fd)
             who = f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('started')}" if holder else "another process"
-            raise LockHeld(f"another suara run is in progress ({who}); lock file {self.path}") from None
+            raise LockHeld(f"another {self.what} is in progress ({who}); lock file {self.path}") from None
         self.stale_holder = _read(fd) or None
         record = {"pid": os.getpid(), "host": socket.gethostname(),
                   "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
@@ -47,6 +49,14 @@ class RunLock:
         os.fsync(fd)
         self._fd = fd
         return self
+
+    def note(self, **extra) -> None:
+        """Add to the holder's record (e.g. the run id, so a takeover can close that run)."""
+        if self._fd is None:
+            return
+        record = {**(_read(self._fd) or {}), **extra}
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, json.dumps(record).encode(), 0)
 
     def release(self) -> None:
         if self._fd is None:
@@ -70,3 +80,27 @@ def _read(fd: int) -> dict:
         return json.loads(raw) if raw.strip() else {}
     except (OSError, ValueError):
         return {"pid": "?", "host": "?", "started": "?"}
+
+
+def store_lock_stem(url) -> Path | None:
+    """Where the locks of an SQLite store live: beside the file it really is (symlinks resolved),
+    so every path that names one store names one lock. None for server databases."""
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(os.path.realpath(url.database))
+    return None
+
+
+def crawl_lock(store, source: str, target: str, lang: str = "", country: str = "") -> RunLock:
+    """A lock for one crawl target of one store: two crawls of it at once would both reset and
+    add to its crawl-state counters (and fetch everything twice)."""
+    from .paths import output_dir
+
+    key = hashlib.sha256("\x1f".join([source, target, lang or "", country or ""]).encode()).hexdigest()[:16]
+    stem = store_lock_stem(store.engine.url)
+    if stem is not None:
+        path = stem.parent / f".{stem.name}.crawl-{key}.lock"
+    else:
+        store_key = hashlib.sha256(store.safe_url.encode()).hexdigest()[:12]
+        path = output_dir() / "locks" / f"crawl-{store_key}-{key}.lock"
+    what = f"crawl of {source} {target}" + (f" ({lang}-{country})" if lang or country else "")
+    return RunLock(path, what=what)

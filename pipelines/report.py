@@ -16,6 +16,8 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only; never a window (servers, CI)
+# App ids and queries go into titles and legends; "$\undefined$" must print as text, not fail mathtext.
+matplotlib.rcParams["text.parse_math"] = False
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 import pandas as pd  # noqa: E402

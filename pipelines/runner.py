@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,10 +23,10 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from .errors import SuaraError
-from .lock import RunLock
+from .lock import LockHeld, RunLock
 from .paths import output_dir
 from .sources import SourcesConfig, load_sources
-from .store import Store, UpsertResult, mentions, runs, sentiments
+from .store import Store, UpsertResult, is_locked, mentions, runs, sentiments, store_error, utcnow
 
 log = logging.getLogger("suara.run")
 
@@ -52,6 +54,14 @@ class RunSummary:
     steps: list[StepResult] = field(default_factory=list)
     out_dir: Path | None = None
     took_over_stale_lock: dict | None = None
+    interrupted: int | None = None  # the signal (SIGTERM, SIGINT) that stopped the run, if one did
+
+    @property
+    def exit_code(self) -> int:
+        """0 ok, 1 a step failed, 128+signal when interrupted (143 SIGTERM, 130 SIGINT)."""
+        if self.interrupted:
+            return 128 + self.interrupted
+        return 0 if self.ok else 1
 
     @property
     def failed(self) -> list[StepResult]:
@@ -65,15 +75,22 @@ class RunSummary:
         return pd.DataFrame([s.__dict__ for s in self.steps], columns=SUMMARY_COLUMNS)
 
     def error_line(self) -> str:
+        if self.interrupted:
+            at = next((f"during {x.step} {x.source} {x.target}".replace("  ", " ").strip()
+                       for x in self.steps if x.status == "interrupted"), "between steps")
+            return (f"run {self.run_id} interrupted by {signal.Signals(self.interrupted).name} {at}; "
+                    "remaining steps skipped, what was stored is kept and the next run resumes")
         parts = [f"{s.source or s.step} {s.target}".strip() + f": {s.detail}" for s in self.failed]
         return f"{len(parts)} step(s) failed: " + "; ".join(parts)
 
 
 def lock_path(store: Store) -> Path:
     """Beside an SQLite file; for a server database, in the output folder, keyed by its URL."""
-    url = store.engine.url
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return Path(url.database).with_suffix(".lock")
+    from .lock import store_lock_stem
+
+    stem = store_lock_stem(store.engine.url)  # the resolved file: a symlink must not get a second lock
+    if stem is not None:
+        return stem.with_suffix(".lock")
     key = hashlib.sha256(store.safe_url.encode()).hexdigest()[:12]
     return output_dir() / f"run-{key}.lock"
 
@@ -82,26 +99,146 @@ def _timed(step: StepResult, fn: Callable[[], None]) -> StepResult:
     t0 = time.monotonic()
     try:
         fn()
+    except LockHeld as exc:  # a `suara crawl` of this very target is running: it collects it
+        step.status, step.detail = "skipped", str(exc)
     except SuaraError as exc:
-        step.status, step.detail = "failed", str(exc)
+        # 75 from a crawl subprocess: the target's crawl lock was held, as above.
+        step.status, step.detail = ("skipped" if exc.exit_code == 75 else "failed"), str(exc)
     except Exception as exc:  # one broken source must not stop the others
-        log.exception("%s %s %s failed", step.step, step.source, step.target)
-        step.status, step.detail = "failed", f"{type(exc).__name__}: {exc}"
+        if is_locked(exc):  # the store stayed locked past the busy timeout: one line, no traceback
+            step.status, step.detail = "failed", str(store_error(exc))
+        else:
+            log.exception("%s %s %s failed", step.step, step.source, step.target)
+            step.status, step.detail = "failed", f"{type(exc).__name__}: {exc}"
+    except RunInterrupted:
+        step.status, step.detail = "interrupted", "stopped by a signal; the crawl resumes from its last checkpoint"
+        step.seconds = round(time.monotonic() - t0, 2)
+        raise
     step.seconds = round(time.monotonic() - t0, 2)
     return step
 
 
-def crawl_steps(cfg: SourcesConfig, db: str, full: bool = False,
-                log_level: str = "WARNING") -> list[tuple[StepResult, Callable[[], None]]]:
-    """One (step, action) per configured target, in a stable order."""
+class RunInterrupted(BaseException):
+    """SIGTERM or SIGINT during ``suara run``. A BaseException, like KeyboardInterrupt, so that
+    the "one failing source does not stop the others" handling does not swallow it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _Signals:
+    """While a run is going, SIGTERM/SIGINT stop it at the next safe point: after the page (or
+    analysis chunk) in progress is committed, or at once while it only waits for a spider's child
+    process (which gets one SIGTERM and closes its crawl). The remaining steps are skipped and the
+    run is recorded as interrupted. The handler does not raise anywhere else: an exception thrown
+    into HTTP or database internals at a random point was seen to be swallowed there and to stall
+    the crawl. Only the main thread can own signal handlers; elsewhere (the scheduler's worker)
+    this does nothing and the scheduler's own Ctrl-C handling applies."""
+
+    WATCHED = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.old: dict[int, object] = {}
+        self.received: int | None = None
+        self.interruptible = False  # True only while waiting on a child process
+
+    def __enter__(self) -> "_Signals":
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.WATCHED:
+                self.old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, _frame) -> None:
+        if self.received is not None:
+            return  # a second signal while we record the first: let the cleanup finish
+        self.received = signum
+        if self.interruptible:
+            raise RunInterrupted(signum)
+
+    def check(self, *_progress) -> None:
+        """Raise for a signal received since (a safe point; usable as a ``progress`` callback)."""
+        if self.received is not None:
+            raise RunInterrupted(self.received)
+
+    def reinstall(self) -> None:
+        # An in-process Scrapy crawl installs its own handlers; take them back after each step.
+        for sig in self.old:
+            if signal.getsignal(sig) != self._handle:
+                signal.signal(sig, self._handle)
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self.old.items():
+            signal.signal(sig, old)
+
+
+def close_stale_runs(store: Store, holder: dict | None) -> int:
+    """Mark runs a killed ``suara run`` left as ``running`` as interrupted (called on takeover of
+    its stale lock, so none of them can still be going)."""
+    from sqlalchemy import update
+
+    from .lock import crawl_lock
+    from .store import crawl_state
+
+    cond = (runs.c.job == "run") & (runs.c.status == "running")
+    if holder and isinstance(holder.get("run_id"), int):
+        cond = cond & (runs.c.id <= holder["run_id"])
+    error = f"killed (pid {holder.get('pid') if holder else '?'}); found by the next run's stale-lock takeover"
+    with store.engine.begin() as conn:
+        stale = conn.execute(select(runs.c.id, runs.c.started_at).where(cond)).all()
+        if not stale:
+            return 0
+        conn.execute(update(runs).where(runs.c.id.in_([r.id for r in stale])).values(
+            status="interrupted", finished_at=utcnow(), error=error))
+        # The crawls it was in the middle of: "running" rows since it started whose target no live
+        # process holds the crawl lock of (a `suara crawl` started by hand meanwhile holds it).
+        crawls = conn.execute(select(runs.c.id, runs.c.source, runs.c.target).where(
+            runs.c.job == "crawl", runs.c.status == "running",
+            runs.c.started_at >= min(r.started_at for r in stale))).all()
+        keys = {(r.source, r.target): [] for r in crawls}
+        for k in conn.execute(select(crawl_state.c.source, crawl_state.c.target, crawl_state.c.lang,
+                                     crawl_state.c.country)).all():
+            if (k.source, k.target) in keys:
+                keys[(k.source, k.target)].append((k.lang, k.country))
+    dead = []
+    for r in crawls:
+        locks = [crawl_lock(store, r.source, r.target, lang, country) for lang, country in keys[(r.source, r.target)]]
+        try:
+            for lk in locks:
+                lk.acquire()
+            dead.append(r.id)
+        except LockHeld:
+            pass
+        finally:
+            for lk in locks:
+                lk.release()
+    if dead:
+        with store.engine.begin() as conn:
+            conn.execute(update(runs).where(runs.c.id.in_(dead)).values(
+                status="interrupted", finished_at=utcnow(), error=error))
+    return len(stale)
+
+
+def crawl_steps(cfg: SourcesConfig, db: str, full: bool = False, log_level: str = "WARNING",
+                signals: _Signals | None = None) -> list[tuple[StepResult, Callable[[], None]]]:
+    """One (step, action) per configured target, in a stable order. ``signals``: stop points
+    for ``suara run`` (after each Play Store page; while waiting for a spider's process)."""
     from scraper.crawl import run_spider
+
+    signals = signals or _Signals()
 
     plan: list[tuple[StepResult, Callable[[], None]]] = []
 
     def spider(step: StepResult, name: str, **args) -> Callable[[], None]:
         def go() -> None:
-            s = run_spider(name, db=db, settings_overrides={"LOG_LEVEL": log_level}, config=str(cfg.path),
-                           full=full or None, **args)
+            # In a subprocess: an in-process Scrapy crawl would take over SIGTERM/SIGINT, and the
+            # child, stopped with SIGTERM, closes its crawl cleanly (see scraper.crawl).
+            signals.interruptible = True
+            try:
+                s = run_spider(name, db=db, settings_overrides={"LOG_LEVEL": log_level}, config=str(cfg.path),
+                               full=full or None, isolate=True, **args)
+            finally:
+                signals.interruptible = False
             step.new, step.updated, step.seen = s.new, s.updated, s.stored
             step.detail = f"{s.requests} request(s)"
             s.raise_for_status()
@@ -120,8 +257,10 @@ def crawl_steps(cfg: SourcesConfig, db: str, full: bool = False,
 
             store = Store(db)
             try:
+                # Stop points: after the page in progress is committed, or before a retry's wait.
                 r = crawl_playstore(store, app.id, lang=app.lang, country=app.country, full=full,
-                                    config=ClientConfig.from_env(ca_bundle=ca_bundle(config=cfg.path)))
+                                    config=ClientConfig.from_env(ca_bundle=ca_bundle(config=cfg.path)),
+                                    progress=signals.check, on_retry=signals.check)
             finally:
                 store.close()
             step.new, step.updated, step.seen = r.new, r.updated, r.seen
@@ -208,21 +347,32 @@ def run_once(
     summary = RunSummary(run_id=None, out_dir=out_dir)
     lock = RunLock(lock_path(store))
     lock.acquire()
+    signals = _Signals()
     try:
+        signals.__enter__()
         summary.took_over_stale_lock = lock.stale_holder
         if lock.stale_holder:
             log.warning("took over a stale run lock left by %s", lock.stale_holder)
+            close_stale_runs(store, lock.stale_holder)
         summary.run_id = store.start_run("run", None, str(cfg.path))
+        lock.note(run_id=summary.run_id)
 
         def record(step: StepResult, action: Callable[[], None] | None) -> None:
+            signals.check()
             if action is not None:
-                _timed(step, action)
-            summary.steps.append(step)
+                try:
+                    _timed(step, action)
+                finally:
+                    summary.steps.append(step)
+                    signals.reinstall()
+            else:
+                summary.steps.append(step)
+            signals.check()
             log.info("%s %s %s: %s %s", step.step, step.source, step.target, step.status, step.detail)
             if on_step:
                 on_step(step)
 
-        for step, action in crawl_steps(cfg, store.url, full=full):
+        for step, action in crawl_steps(cfg, store.url, full=full, signals=signals):
             record(step, action)
 
         from .analysis import analyze_sentiment
@@ -232,9 +382,15 @@ def run_once(
         s_step = StepResult("analyze", target=chosen)
 
         def analyze() -> None:
-            from nlp.sentiment import load_classifier
+            import warnings
 
-            res = analyze_sentiment(store, model=load_classifier(chosen, labels=cfg.analysis.labels))
+            from nlp.sentiment import FallbackWarning, load_classifier
+
+            # The step's line names the model once; auto's fallback is not printed a second time.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FallbackWarning)
+                clf = load_classifier(chosen, labels=cfg.analysis.labels)
+            res = analyze_sentiment(store, model=clf, progress=signals.check)  # stops after a chunk
             s_step.new = int(getattr(res, "labelled", 0) or 0)
             s_step.detail = res.model + (" (fallback: IndoBERT did not load)" if res.fallback else "")
 
@@ -242,7 +398,7 @@ def run_once(
         t_step = StepResult("tag", target="indicators")
 
         def tag() -> None:
-            t_step.new = int(tag_indicators(store) or 0)
+            t_step.new = int(tag_indicators(store, progress=signals.check) or 0)
 
         record(t_step, tag)
         if store.count_mentions():
@@ -267,6 +423,7 @@ def run_once(
                                                  app_names=app_names_from_config(cfg)))
         else:
             record(StepResult("trends", status="skipped", detail="the store has no mentions yet"), None)
+        signals.check()
         new = sum(s.new for s in summary.steps if s.step == "crawl")
         upd = sum(s.updated for s in summary.steps if s.step == "crawl")
         seen = sum(s.seen for s in summary.steps if s.step == "crawl")
@@ -276,11 +433,17 @@ def run_once(
             UpsertResult(new=new, updated=upd, unchanged=max(seen - new - upd, 0)),
             error=None if summary.ok else summary.error_line(),
         )
+    except RunInterrupted as exc:
+        summary.interrupted = exc.signum
+        if summary.run_id is not None:
+            store.finish_run(summary.run_id, "interrupted", error=summary.error_line())
+        log.warning("%s", summary.error_line())
     except BaseException as exc:
         if summary.run_id is not None:
             store.finish_run(summary.run_id, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
+        signals.__exit__()
         lock.release()
         store.close()
     return summary

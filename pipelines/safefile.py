@@ -11,13 +11,20 @@ standing at the target is replaced, never followed. Every file Suara writes for 
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from .errors import SuaraError
+from .errors import InputError, SuaraError
+
+
+def _cannot_write(path: Path, exc: OSError) -> SuaraError:
+    # A path the user chose that cannot be written is bad input (exit 2); a full disk is not.
+    cls = SuaraError if exc.errno in (errno.ENOSPC, errno.EIO) else InputError
+    return cls(f"cannot write {path}: {exc.strerror or exc}")
 
 
 def _plain_mode() -> int:
@@ -31,23 +38,26 @@ def _plain_mode() -> int:
 def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
     """Yield a binary file that, once the block ends without error, replaces ``path`` in one step.
 
-    On an exception the temp file is removed and ``path`` is left as it was. A folder that
-    cannot be made or written is one :class:`SuaraError` naming the file.
+    On an exception the temp file is removed and ``path`` is left as it was. A target that is a
+    folder, or a folder that cannot be made or written, is one :class:`InputError` naming the
+    file (a full disk: :class:`SuaraError`).
     """
     path = Path(path)
+    if path.is_dir():  # else the error would name the temp file, not what the user gave
+        raise InputError(f"cannot write {path}: it is a folder; give a file name inside it")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise SuaraError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise _cannot_write(path, exc) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
             os.fchmod(fh.fileno(), _plain_mode())
         try:
             os.replace(tmp, path)
-        except OSError as exc:  # e.g. the target is a folder
-            raise SuaraError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        except OSError as exc:
+            raise _cannot_write(path, exc) from exc
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)

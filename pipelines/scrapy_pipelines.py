@@ -27,8 +27,9 @@ from scrapy import signals
 from scrapy.exceptions import DropItem
 
 from .errors import SuaraError
+from .lock import crawl_lock
 from .privacy import pseudonymise, scrub_url
-from .store import MENTION_FIELDS, Store, UpsertResult, content_hash, to_utc, utcnow
+from .store import MENTION_FIELDS, Store, UpsertResult, content_hash, is_locked, store_error, to_utc, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -297,8 +298,16 @@ class StorePipeline:
             lang=getattr(spider, "lang", "") or "",
             country=getattr(spider, "country", "") or "",
         )
+        store = Store(self.db_url)
+        try:
+            # One crawl per target at a time: two would both reset and add to its counters.
+            # Refused (LockHeld, exit 75) before touching the state the other crawl is writing.
+            self.lock = crawl_lock(store, *self._key()).acquire()
+        except BaseException:
+            store.close()
+            raise
+        self.store = store
         logging.getLogger().addHandler(self.collector)
-        self.store = Store(self.db_url)
         self.outcome.run_id = self.store.start_run("crawl", source, str(target))
         self.store.put_state(
             *self._key(),
@@ -329,7 +338,15 @@ class StorePipeline:
         if not self.buffer or self.store is None:
             return
         rows, self.buffer = self.buffer, []
-        res = self.store.save_page(*self._key(), rows, pending_high_water=self.pending_high)
+        try:
+            res = self.store.save_page(*self._key(), rows, pending_high_water=self.pending_high)
+        except Exception as exc:
+            if not is_locked(exc):
+                raise
+            # The batch was rolled back and the crawl stays incomplete (the next one fetches it
+            # again). One clear line becomes the crawl's error instead of a traceback with items.
+            logger.error("%s", store_error(exc))
+            return
         self.result += res
         self.outcome.batches += 1
         stats = self.crawler.stats
@@ -384,6 +401,8 @@ class StorePipeline:
                 self.store.finish_run(o.run_id, "failed", self.result, error=first)
         finally:
             self.store.close()
+            if getattr(self, "lock", None) is not None:
+                self.lock.release()
             stats.set_value("suara/outcome", asdict(o))
         logger.info(
             "%s %s: %d new, %d updated, %d unchanged; %s",

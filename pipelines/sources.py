@@ -307,6 +307,8 @@ def load_sources(path: str | Path | None = None) -> SourcesConfig:
         raise InputError(f"{p}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{p}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{p}: TOML nested too deeply to be a sources config") from None
     return parse_sources(data, p)
 
 

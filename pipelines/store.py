@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -50,9 +51,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError, ProgrammingError
 
-from .errors import InputError, SuaraError
+from .errors import InputError, StoreBusy, SuaraError
 from .paths import default_db_url
 
 metadata = MetaData()
@@ -266,18 +267,30 @@ class Store:
             if self.url.startswith("sqlite:///"):
                 path = self.url[len("sqlite:///") :]
                 if path and path != ":memory:":
+                    _check_sqlite_path(Path(path))
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = create_engine(self.url, future=True)
         except (ArgumentError, ImportError, OSError) as exc:
-            raise InputError(f"cannot open database URL {self.url!r}: {exc}") from exc
+            raise InputError(f"cannot open database URL {self.url!r}: {getattr(exc, 'strerror', None) or exc}") from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         if create:
+            self._create_schema()
+
+    def _create_schema(self) -> None:
+        # Two commands opening a new store at once both see "no table" and both CREATE; the
+        # loser's error means the schema now exists, so check again instead of failing.
+        for attempt in range(5):
             try:
                 metadata.create_all(self.engine)
-            except OperationalError as exc:
-                reason = " ".join(str(exc.orig).split())  # drivers' messages span lines; keep one
-                raise SuaraError(f"cannot open database {self.safe_url}: {reason}") from exc
+                return
+            except (OperationalError, ProgrammingError, IntegrityError) as exc:
+                text = str(exc.orig).lower()
+                if attempt < 4 and ("already exists" in text or "duplicate" in text):
+                    continue
+                raise store_error(exc, self.safe_url, "open") from exc
+            except DatabaseError as exc:  # e.g. "file is not a database"
+                raise store_error(exc, self.safe_url, "open") from exc
 
     @property
     def safe_url(self) -> str:
@@ -439,23 +452,20 @@ class Store:
         """
         with self.engine.begin() as conn:
             res = self.upsert_mentions(rows, conn)
-            cur = conn.execute(
-                select(crawl_state.c.seen, crawl_state.c.new, crawl_state.c.updated, crawl_state.c.pages).where(
-                    *_state_key(source, target, lang, country)
+            self.put_state(source, target, lang, country, conn=conn)  # make the row if it is missing
+            c = crawl_state.c
+            # Increment in the UPDATE itself: a read-then-write here lost or doubled counts when
+            # two writers touched one state row at once.
+            conn.execute(
+                update(crawl_state)
+                .where(*_state_key(source, target, lang, country))
+                .values(
+                    seen=func.coalesce(c.seen, 0) + res.seen,
+                    new=func.coalesce(c.new, 0) + res.new,
+                    updated=func.coalesce(c.updated, 0) + res.updated,
+                    pages=func.coalesce(c.pages, 0) + 1,
+                    **state,
                 )
-            ).first()
-            seen, new, upd, pages = cur if cur else (0, 0, 0, 0)
-            self.put_state(
-                source,
-                target,
-                lang,
-                country,
-                conn=conn,
-                seen=(seen or 0) + res.seen,
-                new=(new or 0) + res.new,
-                updated=(upd or 0) + res.updated,
-                pages=(pages or 0) + 1,
-                **state,
             )
             return res
 
@@ -627,13 +637,64 @@ def _chunks(seq: Sequence, n: int):
         yield seq[i : i + n]
 
 
+def busy_timeout_ms() -> int:
+    """How long a writer waits for another's lock: ``$SUARA_BUSY_TIMEOUT`` seconds, default 120.
+
+    Imports, analysis and crawls commit in bounded batches (about a second each), so two
+    minutes only runs out when something holds the store far longer than Suara ever does.
+    """
+    raw = os.environ.get("SUARA_BUSY_TIMEOUT", "120")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise InputError(f"SUARA_BUSY_TIMEOUT={raw!r} is not a number of seconds") from None
+    return max(0, int(seconds * 1000))
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     # WAL + busy timeout: two crawls writing at once wait for each other instead of failing.
+    # The timeout goes first so that switching a new file to WAL also waits for a lock.
     cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms()}")
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _check_sqlite_path(path: Path) -> None:
+    """A store path that cannot be an SQLite file: one clear line before SQLite says less."""
+    if path.is_dir():
+        raise InputError(f"database path {path} is a folder; give a file such as {path / 'suara.db'}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"database path {path}: {parent} is a file, not a folder")
+            break
+    # Never open the file itself to look at it: closing any descriptor of a database releases
+    # every POSIX lock this process holds on it, SQLite's included, and corrupts the store. A file
+    # that is not a database is reported by SQLite ("file is not a database", see store_error).
+
+
+def is_locked(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", exc)
+    text = str(orig).lower()
+    return "database is locked" in text or "database table is locked" in text or "lock timeout" in text
+
+
+def store_error(exc: BaseException, where: str | None = None, doing: str = "write to") -> SuaraError:
+    """A driver error as one line: a lock that timed out (exit 3) or a store that cannot be used (exit 2)."""
+    reason = " ".join(str(getattr(exc, "orig", exc)).split())  # drivers' messages span lines; keep one
+    where = f"database {where}" if where else "the store"
+    if is_locked(exc):
+        return StoreBusy(
+            f"{where} is locked by another writer (waited {busy_timeout_ms() / 1000:g}s, "
+            "$SUARA_BUSY_TIMEOUT); nothing was half-written, the crawl state is as it was, run again later"
+        )
+    if "not a database" in reason:
+        return InputError(f"{where} is not an SQLite database (the file holds other data): {reason}")
+    if "unable to open" in reason or "readonly" in reason:
+        return InputError(f"cannot {doing} {where}: {reason}")
+    return SuaraError(f"cannot {doing} {where}: {reason}")
 
 
 def open_store(url: str | None = None) -> Store:

@@ -141,6 +141,8 @@ def load_mapping(path) -> SurveyMapping:
         raise InputError(f"{path}: mapping file not found") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: TOML nested too deeply to be a survey mapping") from None
     unknown = set(doc) - {"items", "scale", "favourable_min", "reverse"}
     if unknown:
         raise InputError(f"{path}: unknown key(s) {', '.join(sorted(unknown))} (expected items, scale, "

@@ -241,17 +241,43 @@ def _run_subprocess(spider: str, db, overrides, config, args: dict) -> CrawlSumm
         # The child must import what this process can (a spider class defined in a test module).
         env["PYTHONPATH"] = os.pathsep.join([p for p in sys.path if p] + [env.get("PYTHONPATH", "")])
         env.setdefault("SCRAPY_SETTINGS_MODULE", SETTINGS_MODULE)
-        proc = subprocess.run([sys.executable, "-m", "scraper.crawl", json.dumps(spec, default=str)], env=env)
+        # Own session: a Ctrl-C at the terminal reaches only us, and we pass on exactly one SIGTERM
+        # (a second one would make Scrapy stop without closing the crawl).
+        proc = subprocess.Popen([sys.executable, "-m", "scraper.crawl", json.dumps(spec, default=str)], env=env,
+                                start_new_session=True)
+        try:
+            proc.wait()
+        except BaseException:  # we are being stopped (suara run got SIGTERM/SIGINT)
+            _stop_child(proc)
+            raise
         if not out.exists():
             raise CrawlError(f"crawl of {spider} failed to run (subprocess exit {proc.returncode}); see the log above")
         data = json.loads(out.read_text())
     if "error" in data:
         cls = {"InputError": InputError, "CrawlError": CrawlError}.get(data.get("type"), SuaraError)
-        raise cls(data["error"])
+        err = cls(data["error"])
+        err.exit_code = data.get("exit_code", err.exit_code)  # e.g. 75 when the target's crawl lock is held
+        raise err
     summary = CrawlSummary.from_dict(data)
     summary.isolated = True
     summary.elapsed_s = round(time.monotonic() - started, 2)
     return summary
+
+
+def _stop_child(proc: subprocess.Popen, grace: float = 20.0) -> None:
+    """SIGTERM: Scrapy stops gracefully, stores what it fetched and records the crawl as
+    incomplete (it resumes next time); a child that does not stop in ``grace`` s is killed."""
+    import signal
+
+    try:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    except BaseException:
+        proc.kill()
+        raise
 
 
 def _child(spec_json: str) -> int:
@@ -265,7 +291,7 @@ def _child(spec_json: str) -> int:
         out.write_text(json.dumps(s.to_dict(), default=str))
         return 0
     except SuaraError as exc:
-        out.write_text(json.dumps({"error": str(exc), "type": type(exc).__name__}))
+        out.write_text(json.dumps({"error": str(exc), "type": type(exc).__name__, "exit_code": exc.exit_code}))
         return exc.exit_code
 
 

@@ -176,7 +176,10 @@ def _epoch(value, what: str) -> datetime | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{what} is not epoch seconds: {value!r}")
     # Google sends [seconds, nanos]; the seconds are UTC. (gps turns them into naive local time.)
-    return datetime.fromtimestamp(int(value), tz=timezone.utc).replace(tzinfo=None)
+    try:
+        return datetime.fromtimestamp(int(value), tz=timezone.utc).replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):  # e.g. 1e20: a ValueError names it like any bad field
+        raise ValueError(f"{what} {value!r} is out of range") from None
 
 
 def parse_review(item) -> dict:
@@ -631,7 +634,7 @@ def _validate(app_id: str, lang: str, country: str, page_size: int, limit: int |
         raise InputError(f"limit {limit} must be at least 1")
 
 
-def crawl_playstore(
+def _crawl_playstore(
     store: Store,
     app_id: str,
     lang: str = "id",
@@ -732,6 +735,18 @@ def crawl_playstore(
         client.close()
     store.finish_run(run_id, "ok" if result.complete else "partial", result.counts)
     return result
+
+
+def crawl_playstore(store: Store, app_id: str, lang: str = "id", country: str = "id", *args, **kwargs) -> CrawlResult:
+    # One crawl per target at a time (pipelines.lock.crawl_lock): two at once would both reset
+    # and add to the same crawl-state counters. A second one raises LockHeld (exit 75).
+    from pipelines.lock import crawl_lock
+
+    with crawl_lock(store, SOURCE, app_id, lang, country):
+        return _crawl_playstore(store, app_id, lang, country, *args, **kwargs)
+
+
+crawl_playstore.__doc__ = _crawl_playstore.__doc__
 
 
 # ---- discovery -----------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def test_unwritable_output_is_one_line_not_a_traceback(tmp_path, db_url):
     blocker = tmp_path / "file"
     blocker.write_text("x")  # a file where a folder should be
     res = CliRunner().invoke(app, ["export", "--db", db_url, "--out", str(blocker / "sub" / "m.csv")])
-    assert res.exit_code == 1
+    assert res.exit_code == 2  # a path the user gave: bad input, as the README says
     assert res.output.startswith("error: cannot write") and "Traceback" not in res.output
 
 
