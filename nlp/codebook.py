@@ -72,6 +72,16 @@ def tag_polarity(signal: str | None, sentiment: str | None) -> str:
     return {"negative": "-", "positive": "+"}.get(sentiment or "", "0")
 
 
+def read_utf8(path: Path) -> str:
+    """A text file's contents (a BOM is dropped); unreadable or non-UTF-8 is one :class:`InputError`."""
+    try:
+        return Path(path).read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+
 def fold_of(key: str, folds: int = 5) -> int:
     """A stable fold number for a row id (sha1, so it never depends on file order or Python's hash seed)."""
     return int(hashlib.sha1(str(key).encode("utf-8")).hexdigest(), 16) % folds
@@ -85,12 +95,7 @@ def read_coded(path: str | Path) -> pd.DataFrame:
     :class:`InputError` naming the file, line and value; nothing is returned from a bad file.
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    raw = read_utf8(path)
     try:
         reader = csv.DictReader(io.StringIO(raw))
         header = [h.strip().lower() for h in (reader.fieldnames or [])]

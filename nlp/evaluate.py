@@ -16,6 +16,7 @@ import pandas as pd
 
 from nlp.errors import InputError
 
+from .codebook import read_utf8
 from .sentiment import LABELS
 
 LABEL_ALIASES = {
@@ -36,12 +37,7 @@ def read_labelled(
     :class:`InputError` naming the file and, where there is one, the line.
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    raw = read_utf8(path)
     lines = [ln for ln in raw.splitlines() if ln.strip()]
     if not lines:
         raise InputError(f"{path}: the file is empty")

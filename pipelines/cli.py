@@ -760,16 +760,21 @@ AppOpt = Annotated[Optional[list[str]], typer.Option("--app", help="Only this ap
 LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Report language: id or en (default: the config's [trends] lang, else id).")]
 NoQuotesOpt = Annotated[bool, typer.Option("--no-quotes", help="Leave citizen quotes out of report.html.")]
 SurveyOpt = Annotated[Optional[Path], typer.Option("--survey", help="Survey CSV to set beside the reviews (default: the config's [survey]).")]
+PeriodOpt = Annotated[Optional[str], typer.Option("--period", help="week, month or quarter (default: the config's, else month).")]
+SinceOpt = Annotated[Optional[str], typer.Option("--since", help="First day, YYYY-MM-DD.")]
+UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Last day (inclusive), YYYY-MM-DD.")]
+ReportOutOpt = Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: <output>/reports).")]
+ReportModelOpt = Annotated[Optional[str], typer.Option("--model", help="Sentiment model (default: the one that labelled most).")]
 ReportConfigOpt = Annotated[Optional[Path], typer.Option("--config", envvar="SUARA_CONFIG", help="Sources config: app names, language, survey.")]
 
 
 @app.command("trends")
 def trends_cmd(
-    period: Annotated[Optional[str], typer.Option("--period", help="week, month or quarter (default: the config's, else month).")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="First day, YYYY-MM-DD.")] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="Last day (inclusive), YYYY-MM-DD.")] = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: <output>/reports).")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="Sentiment model (default: the one that labelled most).")] = None,
+    period: PeriodOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    out_dir: ReportOutOpt = None,
+    model: ReportModelOpt = None,
     db: DbOpt = None,
     source: SourceOpt = None,
     app_: AppOpt = None,
@@ -805,11 +810,11 @@ def _report(db, out_dir, period, since, until, model, source, app_, lang, no_quo
 
 @app.command("report")
 def report_cmd(
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: <output>/reports).")] = None,
-    period: Annotated[Optional[str], typer.Option("--period", help="week, month or quarter (default: the config's).")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="First day, YYYY-MM-DD.")] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="Last day (inclusive), YYYY-MM-DD.")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="Sentiment model (default: the one that labelled most).")] = None,
+    out_dir: ReportOutOpt = None,
+    period: PeriodOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    model: ReportModelOpt = None,
     db: DbOpt = None,
     source: SourceOpt = None,
     app_: AppOpt = None,

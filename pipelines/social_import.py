@@ -171,7 +171,16 @@ def import_export(store: Store, path: str | Path, source: str | None = None, lab
     ``operators``: per source, the official accounts (handles or ids); ``announce`` receives
     the detected format (the CLI prints it)."""
     path = Path(path)
-    fmt, items = read_export(path, source, tz, announce)
+    from scraper.exports import PLAYSTORE
+
+    try:
+        fmt, items = read_export(path, source, tz, announce)
+    except InputError as exc:
+        # A Play Store import (--app given) of a file with a header and no rows: its own importer
+        # says what is missing, or takes a right header as a valid, empty export.
+        if not (app_id and source in (None, "playstore") and "no records" in str(exc)):
+            raise
+        fmt, items = PLAYSTORE, []
     ensure_tables(store)
     sha = file_sha256(path)
     if fmt.source == "playstore":

@@ -406,9 +406,9 @@ def test_analyze_auto_offline_is_quick_and_names_the_model_once(tmp_path, db_url
     took = time.monotonic() - t0
     hole.close()
     assert res.returncode == 0, res.stderr
-    assert res.stderr.count("warning:") == 1 and "lexicon" in res.stderr
+    assert res.stderr.count("warning:") == 1 and "offline linear model" in res.stderr
     assert "not reachable" in res.stderr
-    assert "lexicon@" in res.stdout and "labelled 1" in res.stdout
+    assert "linear+stars@" in res.stdout and "labelled 1" in res.stdout
     assert took < 60  # torch and transformers imports included; the probe itself is bounded above
 
 

@@ -210,6 +210,8 @@ def load(path: str | Path) -> Loaded:
     if kind == "json":
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise InputError(f"{path}: JSON nested too deeply to be an export") from None
         except json.JSONDecodeError as exc:
             if exc.msg == "Extra data" and text.lstrip().startswith("{"):
                 return _load_jsonl(path, text)  # JSON lines saved as .json (youtube-comment-downloader does)
@@ -246,6 +248,8 @@ def _load_jsonl(path: Path, text: str) -> Loaded:
             continue
         try:
             obj = json.loads(line)
+        except RecursionError:
+            raise InputError(f"{path}: line {n}: JSON nested too deeply to be an export") from None
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}: line {n}: not valid JSON (truncated?) at column {exc.colno}: {exc.msg}") from None
         if not isinstance(obj, dict):
