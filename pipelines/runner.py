@@ -234,7 +234,8 @@ def run_once(
         def analyze() -> None:
             from nlp.sentiment import load_classifier
 
-            res = analyze_sentiment(store, model=load_classifier(chosen, labels=cfg.analysis.labels))
+            res = analyze_sentiment(store, model=load_classifier(chosen, labels=cfg.analysis.labels,
+                                                                   precision=cfg.analysis.precision))
             s_step.new = int(getattr(res, "labelled", 0) or 0)
             s_step.detail = res.model + (" (fallback: IndoBERT did not load)" if res.fallback else "")
 

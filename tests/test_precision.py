@@ -95,9 +95,9 @@ def test_bad_precision_and_precision_for_non_transformers():
 
 def test_large_calls_match_small_calls(tiny_dir):
     clf = TransformerClassifier(tiny_dir)
-    texts = (TEXTS + ["", "😡", "👍👍"]) * 4
+    texts = TEXTS + ["", "😡", "👍👍"] * 3
     together = clf.classify(texts)
-    alone = [p for i in range(0, len(texts), 7) for p in clf.classify(texts[i : i + 7])]
+    alone = [p for i in range(0, len(texts), 23) for p in clf.classify(texts[i : i + 23])]
     assert [p.label for p in together] == [p.label for p in alone]
 
 
@@ -136,3 +136,44 @@ def test_fast_longest_match_equals_the_reference():
             assert L._longest(lex, tokens, stems, i) == _longest_reference(lex, tokens, stems, i)
             checked += 1
     assert checked > 5000
+
+
+def test_cli_analyze_and_evaluate_with_precision(tmp_path, tiny_dir):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from pipelines.store import Store
+
+    db = f"sqlite:///{tmp_path / 'suara.db'}"
+    store = Store(db)
+    store.upsert_mentions([dict(source="playstore", source_id=str(i), app="id.kota", text=t)
+                           for i, t in enumerate(TEXTS[:9])])
+    runner = CliRunner()
+    r = runner.invoke(app, ["analyze", "--model", str(tiny_dir), "--precision", "int8", "--no-indicators",
+                            "--db", db])
+    assert r.exit_code == 0, r.output
+    assert "+int8: labelled 9 of 9" in r.stdout
+    r = runner.invoke(app, ["analyze", "--model", str(tiny_dir), "--no-indicators", "--db", db])
+    assert r.exit_code == 0 and "labelled 9 of 9" in r.stdout and "+int8" not in r.stdout  # fp32 labels apart
+    models = set(store.table("sentiments")["model"])
+    assert len(models) == 2 and sum(m.endswith("+int8") for m in models) == 1
+    r = runner.invoke(app, ["analyze", "--model", "lexicon", "--precision", "int4", "--db", db])
+    assert r.exit_code == 2 and r.stderr.startswith("error:") and "int4" in r.stderr
+    assert len(store.table("sentiments")) == 18  # nothing stored was lost
+    labelled = tmp_path / "l.csv"
+    labelled.write_text("text,label\n" + "".join(f'"{t}",neutral\n' for t in TEXTS[:20]), encoding="utf-8")
+    r = runner.invoke(app, ["evaluate", str(labelled), "--model", str(tiny_dir), "--precision", "auto"])
+    assert r.exit_code == 0, r.output
+    assert "+int8" in r.stdout
+    store.close()
+
+
+def test_config_precision_key(tmp_path):
+    from pipelines.sources import load_sources as load_config
+
+    p = tmp_path / "suara.toml"
+    p.write_text('contact = "a@b.c"\n[analysis]\nmodel = "lexicon"\nprecision = "auto"\n')
+    assert load_config(p).analysis.precision == "auto"
+    p.write_text('contact = "a@b.c"\n[analysis]\nprecision = "fp16x"\n')
+    with pytest.raises(InputError, match="analysis.precision"):
+        load_config(p)
