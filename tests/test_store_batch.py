@@ -38,3 +38,24 @@ def test_rows_stored_first_by_another_writer_are_not_counted_as_inserted(any_db_
     assert store.count_mentions() == 700
     store.close()
     other.close()
+
+
+def test_scale_bench_corpus_imports(tmp_path):
+    """bench/scale.py's generated corpus is a valid google-play-scraper file for `suara import`."""
+    import importlib.util
+    from pathlib import Path
+
+    from pipelines.importer import import_reviews
+
+    spec = importlib.util.spec_from_file_location("scale", Path(__file__).parent.parent / "bench" / "scale.py")
+    scale = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scale)
+    assert [scale.parse_size(s) for s in ("10k", "1.5m", "300")] == [10_000, 1_500_000, 300]
+    corpus = tmp_path / "r.csv"
+    scale.write_corpus(corpus, 300)
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    res = import_reviews(store, corpus, "id.bench.kota")
+    assert res.new == 300
+    df = store.table("mentions")
+    assert df["text"].str.len().min() > 5 and df["text"].nunique() > 100 and df["reply_text"].notna().any()
+    store.close()
