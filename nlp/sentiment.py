@@ -293,7 +293,7 @@ def _model_version(folder: Path | None, model) -> str:
 
 
 def load_classifier(spec: str | Path | None = "auto", *, labels=None, batch_size: int = 32, device=None,
-                    text_only: bool = False, precision: str = "fp32"):
+                    text_only: bool = False, precision: str = "fp32", calibration_texts=None):
     """A classifier from a spec: ``auto`` | ``linear`` | ``lexicon`` | ``indobert`` | a folder | a hub id.
 
     ``linear`` is the shipped TF-IDF + logistic-regression model (``data/models``), which uses a
@@ -302,7 +302,8 @@ def load_classifier(spec: str | Path | None = "auto", *, labels=None, batch_size
     lexicon ``.tsv``. ``auto`` tries IndoBERT (``$SUARA_SENTIMENT_MODEL`` or the default
     checkpoint) and falls back to the offline default (the linear model, or the lexicon when no
     linear model is installed) with a :class:`FallbackWarning` naming the model that ran.
-    ``precision`` (``auto|fp32|int8|bf16``, see :mod:`nlp.precision`) applies to transformers only.
+    ``precision`` (``auto|fp32|int8|bf16``, see :mod:`nlp.precision`, ``auto`` checked on
+    ``calibration_texts`` when given) applies to transformers only.
     """
     from .lexicon import LexiconClassifier
     from .linear import DEFAULT_LINEAR_MODEL, LinearClassifier
@@ -311,7 +312,8 @@ def load_classifier(spec: str | Path | None = "auto", *, labels=None, batch_size
 
     spec = str(spec or "auto").strip()
     precision = check_precision(precision)
-    kw = dict(labels=labels, batch_size=batch_size, device=device, precision=precision)
+    kw = dict(labels=labels, batch_size=batch_size, device=device, precision=precision,
+              calibration_texts=calibration_texts)
     if precision in ("int8", "bf16") and (spec in ("lexicon", "linear") or spec.endswith((".npz", ".tsv"))):
         raise InputError(f"precision {precision} applies to transformer models only, not {spec!r}")
     if spec == "lexicon":

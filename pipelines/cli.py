@@ -342,7 +342,8 @@ PrecisionOpt = Annotated[
 ]
 
 
-def _load_model(model: str, labels: Optional[str], batch_size: int, text_only: bool = False, precision: str = "fp32"):
+def _load_model(model: str, labels: Optional[str], batch_size: int, text_only: bool = False, precision: str = "fp32",
+                calibration_texts=None):
     """load_classifier, with auto's fallback warnings printed as one line each."""
     import warnings
 
@@ -352,7 +353,8 @@ def _load_model(model: str, labels: Optional[str], batch_size: int, text_only: b
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FallbackWarning)
         warnings.simplefilter("always", PrecisionWarning)
-        clf = load_classifier(model, labels=labels, batch_size=batch_size, text_only=text_only, precision=precision)
+        clf = load_classifier(model, labels=labels, batch_size=batch_size, text_only=text_only, precision=precision,
+                              calibration_texts=calibration_texts)
     for w in caught:
         console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
     return clf
@@ -374,11 +376,12 @@ def analyze_cmd(
     """Label every mention not yet labelled by the model, then tag indicators (resumable: commits chunk by chunk)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .analysis import analyze_sentiment
+    from .analysis import analyze_sentiment, calibration_texts
     from .store import Store
 
-    clf = _load_model(model, labels, batch_size, text_only, precision)
     store = Store(db)
+    sample = calibration_texts(store) if precision == "auto" else None
+    clf = _load_model(model, labels, batch_size, text_only, precision, sample or None)
     with Progress(
         TextColumn("[bold]analyze[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=console, transient=False,

@@ -225,7 +225,7 @@ def run_once(
         for step, action in crawl_steps(cfg, store.url, full=full):
             record(step, action)
 
-        from .analysis import analyze_sentiment
+        from .analysis import analyze_sentiment, calibration_texts
         from .tagging import tag_indicators
 
         chosen = model or cfg.analysis.model
@@ -234,8 +234,9 @@ def run_once(
         def analyze() -> None:
             from nlp.sentiment import load_classifier
 
-            res = analyze_sentiment(store, model=load_classifier(chosen, labels=cfg.analysis.labels,
-                                                                   precision=cfg.analysis.precision))
+            res = analyze_sentiment(store, model=load_classifier(
+                chosen, labels=cfg.analysis.labels, precision=cfg.analysis.precision,
+                calibration_texts=(calibration_texts(store) or None) if cfg.analysis.precision == "auto" else None))
             s_step.new = int(getattr(res, "labelled", 0) or 0)
             s_step.detail = res.model + (" (fallback: IndoBERT did not load)" if res.fallback else "")
 

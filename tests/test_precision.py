@@ -177,3 +177,24 @@ def test_config_precision_key(tmp_path):
     p.write_text('contact = "a@b.c"\n[analysis]\nprecision = "fp16x"\n')
     with pytest.raises(InputError, match="analysis.precision"):
         load_config(p)
+
+
+def test_cli_auto_calibrates_on_stored_texts(tmp_path, fragile_dir):
+    from typer.testing import CliRunner
+
+    from pipelines.analysis import calibration_texts
+    from pipelines.cli import app
+    from pipelines.store import Store
+
+    db = f"sqlite:///{tmp_path / 'suara.db'}"
+    store = Store(db)
+    assert calibration_texts(store) == []
+    store.upsert_mentions([dict(source="playstore", source_id=str(i), app="id.kota", text=t)
+                           for i, t in enumerate(TEXTS[:40])])
+    assert len(calibration_texts(store)) == 40 and len(calibration_texts(store, n=10)) == 10
+    r = CliRunner().invoke(app, ["analyze", "--model", str(fragile_dir), "--precision", "auto", "--no-indicators",
+                                 "--db", db])
+    assert r.exit_code == 0, r.output
+    assert r.stderr.count("warning:") == 1 and "of 40 calibration texts" in r.stderr and "running fp32" in r.stderr
+    assert "labelled 40 of 40" in r.stdout and "+int8" not in r.stdout
+    store.close()
