@@ -8,12 +8,14 @@ otherwise generated review-like texts):
   (a) transformers pipeline, one call per text
   (b) the same pipeline with batch_size=32
   (c) Suara's TransformerClassifier (normalise, length-sorted batches, inference_mode)
+  (c+int8, c+bf16, c+auto) the same at each ``--precision`` (nlp/precision.py)
 
-and prints texts/s, the ratios c/a and c/b, whether (a) and (c) give the same labels, and the
+and prints texts/s, the ratios c/a and c/b (and c/a of each precision with its label agreement
+with fp32 and with (a)), whether (a) and (c) give the same labels, and the
 throughput of normalisation and of the lexicon classifier. All three see the same model inputs:
 the pipeline gets the texts already normalised the way Suara normalises them.
 
-    python bench/sentiment.py [--n 512] [--batch-size 32] [--threads N]
+    python bench/sentiment.py [--n 512] [--batch-size 32] [--threads N] [--precisions int8,bf16,auto] [--cpu-time]
 """
 
 from __future__ import annotations
@@ -45,10 +47,13 @@ def load_texts(n: int) -> tuple[list[str], str]:
     return texts, f"{n} generated texts (../shared/data not found)"
 
 
+CLOCK = time.perf_counter
+
+
 def timed(fn):
-    start = time.perf_counter()
+    start = CLOCK()
     result = fn()
-    return result, time.perf_counter() - start
+    return result, CLOCK() - start
 
 
 def main() -> None:
@@ -56,7 +61,14 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=512)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time with this process's CPU seconds (steadier than wall time on a shared machine; "
+                         "use with --threads 1)")
+    ap.add_argument("--precisions", default="int8,bf16,auto", help="precisions to time beside fp32 ('' for none)")
     args = ap.parse_args()
+    if args.cpu_time:
+        global CLOCK
+        CLOCK = time.process_time
 
     import os
 
@@ -76,7 +88,7 @@ def main() -> None:
     texts, origin = load_texts(args.n)
     print(f"texts: {origin}")
     print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__} with {torch.get_num_threads()} threads, "
-          f"device {'cuda' if torch.cuda.is_available() else 'cpu'}")
+          f"device {'cuda' if torch.cuda.is_available() else 'cpu'}, {'CPU' if args.cpu_time else 'wall'} time")
 
     # Normalisation and lexicon throughput (cold caches first, then warm).
     N._standard.cache_clear()
@@ -108,6 +120,21 @@ def main() -> None:
         a, t_a = timed(lambda: [pipe(t, **kw)[0] for t in normalised])
         b, t_b = timed(lambda: pipe(normalised, batch_size=args.batch_size, **kw))
         c, t_c = timed(lambda: suara.classify(texts))
+        variants = []
+        for prec in [p.strip() for p in args.precisions.split(",") if p.strip()]:
+            if prec == "int8" and torch.cuda.is_available():
+                continue  # int8 dynamic quantisation is CPU only
+            import warnings
+
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                # auto calibrates on the benchmark texts themselves; its load time is reported apart.
+                v, t_load = timed(lambda: TransformerClassifier(folder, batch_size=args.batch_size, precision=prec,
+                                                                calibration_texts=texts))
+            v.classify(texts[:4])
+            pv, t_v = timed(lambda: v.classify(texts))
+            notes = [str(w.message) for w in caught if "precision" in str(w.message)]
+            variants.append((prec, v.precision, pv, t_v, t_load, notes))
 
     n = len(texts)
     ra, rb, rc = n / t_a, n / t_b, n / t_c
@@ -118,6 +145,15 @@ def main() -> None:
     name = suara.label_of_index
     lab_a = [name[int(r["label"].split("_")[-1])] if r["label"].startswith("LABEL_") else r["label"] for r in a]
     lab_c = [p.label for p in c]
+    for prec, ran, pv, t_v, t_load, notes in variants:
+        lab_v = [p.label for p in pv]
+        vs_c = sum(x == y for x, y in zip(lab_c, lab_v))
+        vs_a = sum(x == y for x, y in zip(lab_a, lab_v))
+        print(f"(c) --precision {prec:5s} ran {ran:5s} {n / t_v:8.1f} texts/s  c/a = {n / t_v / ra:5.2f}  "
+              f"labels = fp32 (c): {vs_c}/{n}, = (a): {vs_a}/{n}  (load{' + calibration' if prec == 'auto' else ''} "
+              f"{t_load:.1f} s)")
+        for note in notes:
+            print(f"    {note}")
     same = sum(x == y for x, y in zip(lab_a, lab_c))
     wordless = sum(1 for t in normalised if not N.tokenize(t))
     print(f"labels (a) vs (c): {same}/{n} identical" + (f" ({wordless} texts without words go to the emoji lexicon in (c))" if wordless else ""))

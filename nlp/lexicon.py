@@ -76,6 +76,8 @@ class Lexicon:
     path: str
     digest: str
     band: dict = field(default_factory=lambda: dict(THRESHOLDS))
+    # Filled on first use by _longest: first token -> longest multi-word key starting with it.
+    _starts: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.priors)
@@ -234,25 +236,46 @@ def analyse(text: str | None, lexicon: Lexicon | None = None) -> list[Hit]:
     return [h for h in hits if h.weight]
 
 
+def _multi_starts(lex: Lexicon) -> tuple[dict[str, int], dict[str, int]]:
+    """First token -> longest multi-word key starting with it (surface keys, stemmed keys)."""
+    if not lex._starts:
+        for name, keys in (("surface", lex.surface), ("stemmed", lex.stemmed)):
+            starts: dict[str, int] = {}
+            for key in keys:
+                if len(key) > 1 and len(key) > starts.get(key[0], 1):
+                    starts[key[0]] = len(key)
+            lex._starts[name] = starts
+    return lex._starts["surface"], lex._starts["stemmed"]
+
+
 def _longest(lex: Lexicon, tokens: list[str], stems: list[str], i: int) -> tuple[int, float, str] | None:
-    for size in range(min(MAX_NGRAM, len(tokens) - i), 0, -1):
+    # Most tokens start no multi-word term: look up how long a term can start here instead of
+    # building a tuple for every window size.
+    surface_starts, stem_starts = _multi_starts(lex)
+    top = min(max(surface_starts.get(tokens[i], 1), stem_starts.get(stems[i], 1)), MAX_NGRAM, len(tokens) - i)
+    for k in range(i + 1, i + top):  # a term never spans clause punctuation
+        t = tokens[k]
+        if not t[0].isalnum() and t[0] in ".,!?;:":
+            top = k - i
+            break
+    for size in range(top, 1, -1):
         window = tuple(tokens[i : i + size])
-        if size > 1 and any(not t[0].isalnum() and t[0] in ".,!?;:" for t in window):
-            continue
         w = lex.surface.get(window)
         if w is not None:
             return size, w, " ".join(window)
         skey = tuple(stems[i : i + size])
-        if size == 1:
-            # "kekecewaan" -> stem "kecewa", a listed word. Only listed words are matched through a
-            # stem, never the stems of listed words ("berhari-hari" must not make "hari" negative).
-            w = lex.surface.get(skey)
-            if w is not None:
-                return 1, w, skey[0]
-            continue
         w = lex.stemmed.get(skey)
         if w is not None:
             return size, w, lex.entry.get(skey, "")
+    tok = tokens[i]
+    w = lex.surface.get((tok,))
+    if w is not None:
+        return 1, w, tok
+    # "kekecewaan" -> stem "kecewa", a listed word. Only listed words are matched through a
+    # stem, never the stems of listed words ("berhari-hari" must not make "hari" negative).
+    w = lex.surface.get((stems[i],))
+    if w is not None:
+        return 1, w, stems[i]
     return None
 
 

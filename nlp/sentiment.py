@@ -71,6 +71,8 @@ class TransformerClassifier:
         normalize: bool = True,
         stride: int = 64,
         max_length: int | None = None,
+        precision: str = "fp32",
+        calibration_texts=None,
     ):
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -116,8 +118,24 @@ class TransformerClassifier:
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         self._torch = torch
         self.name = "indobert" if self.source == DEFAULT_MODEL else _short_name(self.source)
-        self.version = _model_version(local if is_local else None, self.model)
+        self.base_version = _model_version(local if is_local else None, self.model)
         self._lexicon = None
+        self._set_precision(precision, calibration_texts)
+
+    def _set_precision(self, precision: str, calibration_texts=None) -> None:
+        from . import precision as P
+
+        precision = P.check_precision(precision)
+        self.precision, self.autocast, self.agreement = "fp32", None, None
+        if precision == "auto":
+            self.precision, self.agreement = P.choose(self, calibration_texts)
+        elif precision != "fp32":
+            P.apply(self, precision)
+
+    @property
+    def version(self) -> str:
+        # Labels from another precision are other labels: never stored under the fp32 id.
+        return self.base_version if self.precision == "fp32" else f"{self.base_version}+{self.precision}"
 
     @property
     def model_id(self) -> str:
@@ -140,9 +158,11 @@ class TransformerClassifier:
         texts = ["" if t is None else str(t) for t in texts]
         prepared = [normalize(t, keep_emoji=False) if self.normalize else clean(t, keep_emoji=False) for t in texts]
         out: list[Prediction | None] = [None] * len(texts)
-        todo = [i for i, t in enumerate(prepared) if tokenize(t)]
+        todo = []
         for i, t in enumerate(prepared):
-            if i not in set(todo):
+            if tokenize(t):
+                todo.append(i)
+            else:
                 out[i] = self._wordless(texts[i])
         if todo:
             encoded = self.tokenizer([prepared[i] for i in todo], add_special_tokens=False, truncation=False)[
@@ -164,9 +184,10 @@ class TransformerClassifier:
                     for r, (_, ids) in enumerate(batch):
                         input_ids[r, : len(ids)] = torch.tensor(ids)
                         mask[r, : len(ids)] = 1
-                    logits = self.model(
-                        input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device)
-                    ).logits
+                    with torch.autocast(self.device.type, dtype=self.autocast, enabled=self.autocast is not None):
+                        logits = self.model(
+                            input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device)
+                        ).logits
                     probs = torch.softmax(logits.float(), dim=-1).cpu().tolist()
                     for (i, ids), p in zip(batch, probs):
                         # Average windows weighted by their length: a short tail says less.
@@ -310,7 +331,7 @@ def _model_version(folder: Path | None, model) -> str:
 
 
 def load_classifier(spec: str | Path | None = "auto", *, labels=None, batch_size: int = 32, device=None,
-                    text_only: bool = False):
+                    text_only: bool = False, precision: str = "fp32", calibration_texts=None):
     """A classifier from a spec: ``auto`` | ``linear`` | ``lexicon`` | ``indobert`` | a folder | a hub id.
 
     ``linear`` is the shipped TF-IDF + logistic-regression model (``data/models``), which uses a
@@ -319,12 +340,20 @@ def load_classifier(spec: str | Path | None = "auto", *, labels=None, batch_size
     lexicon ``.tsv``. ``auto`` tries IndoBERT (``$SUARA_SENTIMENT_MODEL`` or the default
     checkpoint) and falls back to the offline default (the linear model, or the lexicon when no
     linear model is installed) with a :class:`FallbackWarning` naming the model that ran.
+    ``precision`` (``auto|fp32|int8|bf16``, see :mod:`nlp.precision`, ``auto`` checked on
+    ``calibration_texts`` when given) applies to transformers only.
     """
     from .lexicon import LexiconClassifier
     from .linear import DEFAULT_LINEAR_MODEL, LinearClassifier
 
+    from .precision import check_precision
+
     spec = str(spec or "auto").strip()
-    kw = dict(labels=labels, batch_size=batch_size, device=device)
+    precision = check_precision(precision)
+    kw = dict(labels=labels, batch_size=batch_size, device=device, precision=precision,
+              calibration_texts=calibration_texts)
+    if precision in ("int8", "bf16") and (spec in ("lexicon", "linear") or spec.endswith((".npz", ".tsv"))):
+        raise InputError(f"precision {precision} applies to transformer models only, not {spec!r}")
     if spec == "lexicon":
         return LexiconClassifier()
     if spec == "linear":

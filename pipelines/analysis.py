@@ -123,3 +123,17 @@ def analyze_sentiment(
 def sentiments_frame(store: Store, model: str | None = None) -> pd.DataFrame:
     """Stored labels joined to their mentions; ``current`` is False where the text changed since."""
     return store.sentiments_df(model)
+
+
+def calibration_texts(store: Store, n: int = 256) -> list[str]:
+    """Up to ``n`` stored mention texts, spread over the store, for ``--precision auto`` to check
+    int8/bf16 labels against fp32 on the corpus it will label rather than on generated texts."""
+    from sqlalchemy import func, select
+
+    from .store import mentions
+
+    with store.engine.connect() as conn:
+        total = int(conn.execute(select(func.count()).select_from(mentions)).scalar_one())
+        step = max(1, total // n)
+        q = select(mentions.c.title, mentions.c.text).where(mentions.c.id % step == 0).order_by(mentions.c.id).limit(n)
+        return [t for t in (mention_text(r[0], r[1]) for r in conn.execute(q)) if t.strip()]

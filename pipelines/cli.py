@@ -426,15 +426,25 @@ LabelsOpt = Annotated[
 ]
 
 
-def _load_model(model: str, labels: Optional[str], batch_size: int, text_only: bool = False):
-    """load_classifier, with auto's fallback warning printed as one line."""
+PrecisionOpt = Annotated[
+    str,
+    typer.Option("--precision", help="Transformer path: auto (int8 on CPU, bf16 on GPU, if labels agree with fp32 on >= 99% of a calibration sample), fp32, int8, bf16."),
+]
+
+
+def _load_model(model: str, labels: Optional[str], batch_size: int, text_only: bool = False, precision: str = "fp32",
+                calibration_texts=None):
+    """load_classifier, with auto's fallback warnings printed as one line each."""
     import warnings
 
+    from nlp.precision import PrecisionWarning
     from nlp.sentiment import FallbackWarning, load_classifier
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FallbackWarning)
-        clf = load_classifier(model, labels=labels, batch_size=batch_size, text_only=text_only)
+        warnings.simplefilter("always", PrecisionWarning)
+        clf = load_classifier(model, labels=labels, batch_size=batch_size, text_only=text_only, precision=precision,
+                              calibration_texts=calibration_texts)
     for w in caught:
         console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
     return clf
@@ -451,15 +461,17 @@ def analyze_cmd(
                                              help="Also tag the six indicators (as `suara tag`).")] = True,
     text_only: TextOnlyOpt = False,
     db: DbOpt = None,
+    precision: PrecisionOpt = "fp32",
 ) -> None:
     """Label every mention not yet labelled by the model, then tag indicators (resumable: commits chunk by chunk)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .analysis import analyze_sentiment
+    from .analysis import analyze_sentiment, calibration_texts
     from .store import Store
 
-    clf = _load_model(model, labels, batch_size, text_only)
     store = Store(db)
+    sample = calibration_texts(store) if precision == "auto" else None
+    clf = _load_model(model, labels, batch_size, text_only, precision, sample or None)
     with Progress(
         TextColumn("[bold]analyze[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=console, transient=False,
@@ -498,6 +510,7 @@ def evaluate_cmd(
     text_only: TextOnlyOpt = False,
     errors: Annotated[bool, typer.Option("--errors", help="Codebook files: list the reviews it gets wrong.")] = False,
     taxonomy: Annotated[Optional[Path], typer.Option("--taxonomy", help="Codebook files: indicator taxonomy TOML.")] = None,
+    precision: PrecisionOpt = "fp32",
 ) -> None:
     """Accuracy, macro-F1, per-class precision/recall/F1 and confusion matrix on a labelled file.
 
@@ -511,7 +524,7 @@ def evaluate_cmd(
 
     from nlp.evaluate import evaluate, is_codebook_file
 
-    clf = _load_model(model, labels, batch_size, text_only)
+    clf = _load_model(model, labels, batch_size, text_only, precision)
     if is_codebook_file(file):
         _print_codebook_evaluation(file, clf, taxonomy, batch_size, as_json, errors)
         return

@@ -375,7 +375,7 @@ def run_once(
         for step, action in crawl_steps(cfg, store.url, full=full, signals=signals):
             record(step, action)
 
-        from .analysis import analyze_sentiment
+        from .analysis import analyze_sentiment, calibration_texts
         from .tagging import tag_indicators
 
         chosen = model or cfg.analysis.model
@@ -389,7 +389,9 @@ def run_once(
             # The step's line names the model once; auto's fallback is not printed a second time.
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FallbackWarning)
-                clf = load_classifier(chosen, labels=cfg.analysis.labels)
+                clf = load_classifier(
+                    chosen, labels=cfg.analysis.labels, precision=cfg.analysis.precision,
+                    calibration_texts=(calibration_texts(store) or None) if cfg.analysis.precision == "auto" else None)
             res = analyze_sentiment(store, model=clf, progress=signals.check)  # stops after a chunk
             s_step.new = int(getattr(res, "labelled", 0) or 0)
             s_step.detail = res.model + (" (fallback: IndoBERT did not load)" if res.fallback else "")

@@ -95,6 +95,7 @@ class AnalysisConfig:
     model: str = "auto"
     # Output order of a checkpoint whose config does not say (e.g. ["positive", "neutral", "negative"]).
     labels: list[str] | None = None
+    precision: str = "fp32"  # transformer path: auto | fp32 | int8 | bf16 (see nlp/precision.py)
 
 
 @dataclass
@@ -269,11 +270,17 @@ def parse_sources(data: dict, path: Path) -> SourcesConfig:
         cfg.survey = SurveyConfig(fp, window)
 
     if "analysis" in data:
-        a = c.table(data["analysis"], "analysis", {"model", "labels"})
+        a = c.table(data["analysis"], "analysis", {"model", "labels", "precision"})
         labels = c.strings(a, "analysis", "labels") or None
         if labels and sorted(x.lower() for x in labels) != ["negative", "neutral", "positive"]:
             c.fail("analysis.labels", f"must name positive, neutral and negative once each, in the model's output order, got {labels}")
         cfg.analysis = AnalysisConfig(c.string(a, "analysis", "model", default="auto") or "auto", labels)
+        from nlp.precision import PRECISIONS
+
+        precision = c.string(a, "analysis", "precision", default="fp32") or "fp32"
+        if precision not in PRECISIONS:
+            c.fail("analysis.precision", f"must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        cfg.analysis.precision = precision
 
     if "trends" in data:
         t = c.table(data["trends"], "trends", {"period", "lang"})

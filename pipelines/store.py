@@ -334,12 +334,13 @@ class Store:
                 q = select(mentions).where(mentions.c.source == source, mentions.c.source_id.in_(chunk))
                 for r in conn.execute(q).mappings():
                     existing[(r["source"], r["source_id"])] = r
+        inserted = self._insert_new_many(conn, [p for key, p in prepared.items() if key not in existing])
+        result.new += len(inserted)
         for key, p in prepared.items():
+            if key in inserted:
+                continue
             old = existing.get(key)
             if old is None:
-                if self._insert_new(conn, p):
-                    result.new += 1
-                    continue
                 # A concurrent writer inserted it first: treat it as an existing row.
                 old = conn.execute(
                     select(mentions).where(mentions.c.source == key[0], mentions.c.source_id == key[1])
@@ -376,6 +377,34 @@ class Store:
             conn.execute(update(mentions).where(mentions.c.id == old["id"]).values(**values))
             result.updated += 1
         return result
+
+    def _insert_new_many(self, conn: Connection, rows: list[dict]) -> set[tuple[str, str]]:
+        """Insert rows (all with the same keys) in one executemany per 500; the keys actually inserted.
+
+        One statement per row spent most of an import building SQLAlchemy statements; SQLAlchemy
+        sends an executemany with RETURNING as multi-row INSERTs on SQLite and PostgreSQL.
+        """
+        done: set[tuple[str, str]] = set()
+        if not rows:
+            return done
+        if self.dialect not in ("sqlite", "postgresql"):
+            for row in rows:
+                if self._insert_new(conn, row):
+                    done.add((row["source"], row["source_id"]))
+            return done
+        if self.dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        stmt = (
+            dialect_insert(mentions)
+            .on_conflict_do_nothing(index_elements=["source", "source_id"])
+            .returning(mentions.c.source, mentions.c.source_id)
+        )
+        for chunk in _chunks(rows, 500):
+            # RETURNING yields only the rows inserted: a row a concurrent writer stored first is absent.
+            done.update((r[0], r[1]) for r in conn.execute(stmt, chunk))
+        return done
 
     def _insert_new(self, conn: Connection, row: dict) -> bool:
         if self.dialect in ("sqlite", "postgresql"):
