@@ -138,7 +138,7 @@ def machine_codes(store: Store, model: str | None) -> pd.DataFrame:
     tags["polarity"] = [tag_polarity(s, label.get(m)) for s, m in zip(tags["signal"], tags["mention_id"])]
     for k in INDICATORS:
         pol = tags[tags["indicator"] == k].drop_duplicates("mention_id").set_index("mention_id")["polarity"]
-        df[k] = df["mention_id"].map(pol).fillna("")
+        df[k] = df["mention_id"].map(pol).astype(object).fillna("")  # no tag: "" (an empty map is float)
     return df
 
 
