@@ -24,9 +24,10 @@ import math
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 import pandas as pd
+
+from scraper.exports import blank as _blank  # one definition of "no value" and of a zone name for every import
+from scraper.exports import zone as _zone
 
 from .errors import InputError
 from .privacy import pseudonymise
@@ -40,19 +41,6 @@ REQUIRED = ("reviewId", "content", "score", "at")
 IMPORT_BATCH = 200
 IMPORT_PAUSE = 0.15
 OPTIONAL = ("userName", "thumbsUpCount", "reviewCreatedVersion", "replyContent", "repliedAt", "appVersion")
-
-
-def _zone(tz: str):
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(f"unknown time zone {tz!r} (use an IANA name such as UTC or Asia/Jakarta)") from None
-
-
-def _blank(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or (
-        isinstance(value, str) and value.strip() == ""
-    )
 
 
 def _read_records(path: Path) -> tuple[list[dict], str]:
