@@ -231,8 +231,6 @@ def fit_linear(
     probabilities the combiner learns from are always out-of-sample, as they are on new reviews
     (callers must also keep them out of ``texts``: :func:`nlp.train.train_linear` does).
     """
-    from sklearn.linear_model import LogisticRegression
-
     texts, labels = list(texts), list(labels)
     weights = list(weights) if weights is not None else [1.0] * len(texts)
     coded_texts, coded_labels, coded_ratings = list(coded_texts), list(coded_labels), list(coded_ratings)

@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from scraper.exports import blank as _blank  # one definition of "no value" and of a zone name for every import
+from scraper.exports import read_text
 from scraper.exports import zone as _zone
 
 from .errors import InputError
@@ -45,14 +46,7 @@ OPTIONAL = ("userName", "thumbsUpCount", "reviewCreatedVersion", "replyContent",
 
 def _read_records(path: Path) -> tuple[list[dict], str]:
     """The file's rows as dicts and its kind (csv/json), by its suffix or else its first character."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    text = read_text(path)
     suffix = path.suffix.lower()
     kind = {".json": "json", ".csv": "csv"}.get(suffix)
     if kind is None:

@@ -186,17 +186,22 @@ def names(*values) -> frozenset[str]:
 SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
-def load(path: str | Path) -> Loaded:
-    """Read a CSV, JSON or JSON-lines file into units; the kind comes from the suffix, else the content."""
-    path = Path(path)
+def read_text(path: Path) -> str:
+    """An export file's text (a BOM dropped); unreadable or not UTF-8 is one InputError naming it."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def load(path: str | Path) -> Loaded:
+    """Read a CSV, JSON or JSON-lines file into units; the kind comes from the suffix, else the content."""
+    path = Path(path)
+    text = read_text(path)
     if not text.strip():
         raise InputError(f"{path}: empty file")
     suffix = path.suffix.lower()
