@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from pipelines.store import Store
-from pipelines.errors import InputError
+from pipelines.errors import InputError, SuaraError
 from pipelines.lock import LockHeld, RunLock
 from pipelines.schedule import make_trigger, parse_every
 
@@ -52,6 +52,20 @@ def test_stale_lock_of_a_killed_run_is_taken_over(tmp_path):
     with RunLock(path) as lock:
         assert lock.stale_holder["pid"] == holder.pid
         assert json.loads(path.read_text())["pid"] == os.getpid()
+
+
+def test_planted_symlink_at_the_lock_path_is_refused_not_followed(tmp_path):
+    victim = tmp_path / "suara.db"
+    victim.write_bytes(b"precious")
+    path = tmp_path / "run.lock"
+    path.symlink_to(victim)
+    with pytest.raises(SuaraError, match="is a symbolic link"):
+        RunLock(path).acquire()
+    assert victim.read_bytes() == b"precious"  # not truncated, not overwritten with the record
+    path.unlink()
+    (tmp_path / "run.lock").mkdir()
+    with pytest.raises(SuaraError, match="not a regular file|cannot open lock file"):
+        RunLock(path).acquire()
 
 
 @pytest.mark.parametrize("text,seconds", [("6h", 21600), ("30m", 1800), ("1d12h", 129600)])
