@@ -10,6 +10,7 @@ uploaded. This checkout's editable install would otherwise fill in anything miss
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -202,6 +203,13 @@ class Scrapyd:
             if time.monotonic() > deadline:
                 raise AssertionError(f"jobs not finished after {timeout:.0f} s: {listing}")
             time.sleep(0.3)
+
+    def daemon_log(self, job: str) -> str:
+        """scrapyd's own log lines about a job: its start, the job's stderr, how it ended."""
+        text = (self.root / "scrapyd.out").read_text(encoding="utf-8", errors="replace")
+        pids = set(re.findall(rf"job='{job}' pid=(\d+)", text))
+        return "\n".join(line[:400] for line in text.splitlines()
+                         if f"job='{job}'" in line or any(f",{pid}/std" in line for pid in pids))
 
     def log(self, spider: str, job: str) -> str:
         return (self.logs_dir / PROJECT / spider / f"{job}.log").read_text(encoding="utf-8", errors="replace")

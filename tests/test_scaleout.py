@@ -59,8 +59,10 @@ def _run_both(scrapyd: Scrapyd, settings: dict) -> dict[str, dict]:
     finished = scrapyd.wait(jobs, timeout=90)
     for job in jobs:
         log = scrapyd.log("appstore", job)
-        assert "Spider closed (finished)" in log, log[-2000:]
+        assert "Spider closed (finished)" in log, f"{log[-1500:]}\n{scrapyd.daemon_log(job)}"
         assert not re.search(r"\] (ERROR|CRITICAL):", log), log[-3000:]
+        assert "Process finished" in scrapyd.daemon_log(job)  # exit status 0: the crawl completed
+        assert "Remote control HTTP server" not in log  # no port that runs code on a crawling machine
     return finished
 
 
@@ -84,9 +86,9 @@ def test_scrapyd_deploy_two_concurrent_crawls_into_postgresql(pg_url, tmp_path, 
         pytest.skip(str(exc))
     with scrapyd:
         # Deploy exactly as docs/operate.md says: scrapyd-deploy from the project folder.
-        deploy(copy_project(tmp_path / "checkout"), scrapyd.url, "r1", env)
-        assert "suara" in scrapyd.api("listprojects.json")["projects"]
-        assert "appstore" in scrapyd.api("listspiders.json", project="suara")["spiders"]
+        out = deploy(copy_project(tmp_path / "checkout"), scrapyd.url, "r1", env)
+        assert re.search(r'"spiders": [1-9]', out), out  # scrapyd loaded the spiders from the egg
+        assert scrapyd.api("listversions.json", project="suara")["versions"] == ["r1"]
 
         fake = MeetingAppStore(APPS)
         with serve(fake) as base:
