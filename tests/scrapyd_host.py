@@ -90,6 +90,14 @@ def tool(name: str) -> str:
     return found
 
 
+def build_egg(project_dir: Path, egg: Path) -> Path:
+    """``scrapyd-deploy --build-egg``: the egg a deploy would upload."""
+    done = subprocess.run([tool("scrapyd-deploy"), "--build-egg", str(egg)], cwd=project_dir,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0 and egg.exists(), f"scrapyd-deploy --build-egg failed:\n{done.stdout}{done.stderr}"
+    return egg
+
+
 def deploy(project_dir: Path, url: str, version: str, env: dict[str, str]) -> str:
     """``scrapyd-deploy`` to ``url`` as a team does: a target in the user's scrapy.cfg, not the project's.
 

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import threading
+import zipfile
 import zlib
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +23,8 @@ from pipelines.store import Store
 from scraper.fakes.appstore import FakeAppStore, load_samples
 from scraper.fakes.server import serve
 
-from scrapyd_host import Scrapyd, ScrapydUnavailable, copy_project, deploy, host_env, project_importable
+from scrapyd_host import (Scrapyd, ScrapydUnavailable, build_egg, copy_project, deploy, host_env,
+                          project_importable)
 
 APPS = ("1000000001", "1000000002")  # 130 and 14 synthetic reviews
 # Crawl settings for a local server (scraper.crawl.FAST_SETTINGS), given per job as a team would.
@@ -52,6 +57,38 @@ class MeetingAppStore(FakeAppStore):
             except threading.BrokenBarrierError:
                 self.met = False
         return super().handle(req)
+
+
+def test_egg_from_scrapyd_deploy_runs_without_the_checkout(tmp_path):
+    """What scrapyd does with an egg, without scrapyd: settings from its entry point, data from inside."""
+    pytest.importorskip("scrapyd_client", reason="scrapyd-client not installed (pip install -e '.[test]')")
+    egg = build_egg(copy_project(tmp_path / "checkout"), tmp_path / "suara.egg")
+    with zipfile.ZipFile(egg) as zf:
+        names = set(zf.namelist())
+        assert "scraper.settings" in zf.read("EGG-INFO/entry_points.txt").decode()
+    assert {"data/sources.toml", "data/slang_id.tsv", "data/lexicon_id.tsv", "data/indicators.toml",
+            "data/models/sentiment_linear.npz", "data/survey/tangsel_smart_city.csv"} <= names
+    assert not [n for n in names if n.startswith(("data/imports", "data/out", "data/samples", "tests/"))]
+
+    env = host_env(tmp_path, {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    run = tmp_path / "run"
+    run.mkdir()
+    assert project_importable(env, run) is None
+    # scrapyd.runner's own egg activation, then what a crawl reads from data/ (and the sources
+    # config's survey file, written relative to the checkout).
+    code = ("import sys; from scrapyd.runner import activate_egg; activate_egg(sys.argv[1]);"
+            "import os, nlp.paths, pipelines.sources as s, nlp.normalize as n;"
+            "cfg = s.load_sources(); print(nlp.paths.DATA_DIR); print(os.environ['SCRAPY_SETTINGS_MODULE']);"
+            "print(cfg.contact); print(cfg.survey.file if cfg.survey else ''); print(n.__file__)")
+    out = subprocess.run([sys.executable, "-c", code, str(egg)], env=env, cwd=run, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    data_dir, settings, contact, survey, module = out.stdout.split("\n")[:5]
+    cached = tmp_path / "cache" / "suara"
+    assert Path(data_dir).parent.parent == cached and Path(data_dir).name == "data"
+    assert (settings, contact) == ("scraper.settings", "suara-operator@example.org")
+    assert Path(survey).is_file() and Path(survey).is_relative_to(cached)
+    assert module.startswith(str(egg))  # the code came from the egg, not the checkout
 
 
 def _run_both(scrapyd: Scrapyd, settings: dict) -> dict[str, dict]:
