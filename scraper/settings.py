@@ -58,6 +58,7 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False  # no open port on the crawling machine
+REMOTE_CONTROL_ENABLED = False  # nor Scrapy's code-running HTTP server (Scrapy >= 2.19)
 
 # ---- retries with backoff ------------------------------------------------------------------------
 # Scrapy's RetryMiddleware re-queues at once; ours waits Retry-After (when the server sends one,
