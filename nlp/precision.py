@@ -3,9 +3,9 @@
 * ``int8``: dynamic int8 quantisation of every ``nn.Linear`` (weights stored int8, activations
   quantised per batch), CPU only. It uses the quantised linear kernels that ship inside torch
   (``torch.ao.quantization.quantize_dynamic``, whose Python entry point torch marks deprecated).
-  Its announced successor, torchao's ``Int8DynamicActivationInt8WeightConfig``, was measured 28x
-  *slower* than fp32 on a CPU without torch.compile (torch 2.13, torchao 0.18, AVX2), so it is not
-  used; if a later torch drops the old entry point, ``int8`` fails with a clear error and ``auto``
+  Its announced successor, torchao's ``Int8DynamicActivationInt8WeightConfig``, was measured 27x
+  *slower* than fp32 on an AVX2 CPU with or without torch.compile, and ``Int8WeightOnlyConfig``
+  slower than fp32 (torch 2.13, torchao 0.18; docs/sentiment.md), so it is not used; if a later torch drops the old entry point, ``int8`` fails with a clear error and ``auto``
   stays on fp32. The weights are packed for the oneDNN kernels (:data:`INT8_ENGINE`), measured
   1.2-1.3x faster than torch's default ``x86``/``fbgemm`` packing on an AVX2 CPU; the kernel
   follows the packing, so torch's global engine setting is left as it was.
