@@ -126,7 +126,7 @@ class TransformerClassifier:
         from . import precision as P
 
         precision = P.check_precision(precision)
-        self.precision, self.autocast, self.agreement = "fp32", None, None
+        self.precision, self.autocast, self.agreement, self.int8_engine = "fp32", None, None, None
         if precision == "auto":
             self.precision, self.agreement = P.choose(self, calibration_texts)
         elif precision != "fp32":

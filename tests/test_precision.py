@@ -198,3 +198,36 @@ def test_cli_auto_calibrates_on_stored_texts(tmp_path, fragile_dir):
     assert r.stderr.count("warning:") == 1 and "of 40 calibration texts" in r.stderr and "running fp32" in r.stderr
     assert "labelled 40 of 40" in r.stdout and "+int8" not in r.stdout
     store.close()
+
+
+def test_int8_packs_for_the_chosen_engine_and_leaves_torch_global(tiny_dir, monkeypatch):
+    import torch
+
+    from nlp import precision as P
+
+    before = torch.backends.quantized.engine
+    fp32 = TransformerClassifier(tiny_dir)
+    reference = fp32.classify(TEXTS)
+    engines = [e for e in torch.backends.quantized.supported_engines if e in ("onednn", "x86", "fbgemm")]
+    assert P.int8_engine() == (P.INT8_ENGINE if P.INT8_ENGINE in engines else before)
+    probs = {}
+    for engine in engines:
+        monkeypatch.setenv("SUARA_INT8_ENGINE", engine)
+        clf = TransformerClassifier(tiny_dir, precision="int8")
+        assert clf.int8_engine == engine and torch.backends.quantized.engine == before
+        assert clf.model_id == fp32.model_id + "+int8"
+        preds = clf.classify(TEXTS)
+        probs[engine] = [p.probs for p in preds]
+        for x, y in zip(reference, preds):
+            for c in x.probs:
+                assert y.probs[c] == pytest.approx(x.probs[c], abs=0.02)
+    assert fp32.int8_engine is None
+    if {"onednn", "x86"} <= set(probs):
+        # x86 quantises activations to 7 bits, oneDNN to 8: the packing really chose the kernels.
+        assert probs["onednn"] != probs["x86"]
+
+
+def test_unknown_int8_engine_is_one_clear_error(tiny_dir, monkeypatch):
+    monkeypatch.setenv("SUARA_INT8_ENGINE", "avx9000")
+    with pytest.raises(InputError, match="SUARA_INT8_ENGINE='avx9000' is not an engine of this torch"):
+        TransformerClassifier(tiny_dir, precision="int8")
