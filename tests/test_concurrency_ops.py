@@ -14,6 +14,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -40,10 +41,16 @@ class _SlowFake(FakePlayStore):
     """Answers each reviews page after ``delay`` seconds (time for a signal or a second crawl)."""
 
     delay = 0.0
+    gate: threading.Event | None = None  # when set up, pages after the first wait for it
+    _pages = 0
 
     def handle(self, req):
-        if self.delay and req.path.endswith("/batchexecute"):
-            time.sleep(self.delay)
+        if req.path.endswith("/batchexecute"):
+            self._pages += 1
+            if self.gate is not None and self._pages > 1:
+                self.gate.wait(90)
+            elif self.delay:
+                time.sleep(self.delay)
         return super().handle(req)
 
 
@@ -222,7 +229,9 @@ def test_run_lock_is_keyed_on_the_resolved_store(tmp_path):
 
 def test_concurrent_crawls_of_one_target_do_not_double_the_counters(tmp_path, db_url, fast_env):
     fake = _fake(450, _SlowFake)  # three pages of 200
-    fake.delay = 4.0  # the first crawl is still going when the second starts
+    # The first crawl's later pages wait until the second crawl has finished, so the first is
+    # still going however slowly the second starts (a fixed delay failed on a loaded machine).
+    fake.gate = threading.Event()
     with serve(fake) as base:
         env = {"SUARA_PLAYSTORE_URL": base}
         cmd = [sys.executable, "-m", "pipelines.cli", "crawl", "playstore", "--app", APP, "--db", db_url]
@@ -232,7 +241,10 @@ def test_concurrent_crawls_of_one_target_do_not_double_the_counters(tmp_path, db
         deadline = time.monotonic() + 60
         while store.count_mentions() < 200 and time.monotonic() < deadline:
             time.sleep(0.05)
-        second = _cli("crawl", "playstore", "--app", APP, "--db", db_url, env=env)
+        try:
+            second = _cli("crawl", "playstore", "--app", APP, "--db", db_url, env=env)
+        finally:
+            fake.gate.set()
         out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
     assert second.returncode == 75, second.stderr
