@@ -217,6 +217,17 @@ def _chunks(store: Store, model: str | None, source=None, app=None, chunk_rows: 
                 return
 
 
+def id_ranges(conn, col, step: int | None = None):
+    """Consecutive ``(lo, hi)`` id ranges (inclusive) covering ``col``'s values, ``step`` ids each
+    (default :data:`CHUNK_ROWS`): for reading a join one slice of mentions at a time."""
+    lo, hi = conn.execute(select(func.min(col), func.max(col))).one()
+    if lo is None:
+        return
+    step = step or CHUNK_ROWS
+    for a in range(int(lo), int(hi) + 1, step):
+        yield a, min(a + step - 1, int(hi))
+
+
 def _tag_names(store: Store) -> set[str]:
     """Every indicator the store's tags name (canonical keys where known)."""
     with store.engine.connect() as conn:

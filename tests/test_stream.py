@@ -14,11 +14,13 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
+import reference_brief
 import reference_trends as ref
+import reference_triangulate
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from pipelines import export, trends
+from pipelines import brief, export, trends, triangulate
 from pipelines.cli import app as cli
 from pipelines.errors import InputError
 from pipelines.outputs import safe_frame, write_csv
@@ -34,7 +36,15 @@ SOURCES = [  # (source, app, kind)
     ("reddit", "tangsel", "post"),
 ]
 TEXTS = ["=HYPERLINK(\"http://x\")", "+62 812 lapor", "-", "@admin tolong", "aplikasi bagus sekali",
-         "lambat, baris\nbaru", "Sangat  membantu ✓", "\tdiawali tab", "", "\"kutip\" dan, koma"]
+         "lambat, baris\nbaru", "Sangat  membantu ✓", "\tdiawali tab", "", "\"kutip\" dan, koma",
+         # quote candidates: 30-400 characters once scrubbed, one repeated in capitals, one too long
+         "Aplikasi sering error saat login, tolong diperbaiki segera",
+         "APLIKASI SERING ERROR SAAT LOGIN, TOLONG diperbaiki segera",
+         "Pelayanan cepat dan petugas ramah sekali, terima kasih banyak",
+         "Hubungi saya di 0812-3456-7890 kalau laporan sudah ditindaklanjuti",
+         "Laporan saya tidak pernah dijawab padahal sudah dua minggu menunggu",
+         "Informasi jadwal dan syarat layanan sangat jelas di aplikasi ini",
+         "panjang " * 60]
 
 
 def _rows(n: int = 90, seed: int = 7) -> list[dict]:
@@ -45,8 +55,9 @@ def _rows(n: int = 90, seed: int = 7) -> list[dict]:
         # 2023-01 .. 2024-12 with March-May 2024 left empty, so some periods have no mentions.
         month = rng.choice([m for m in range(24) if m not in (14, 15, 16)])
         created = D(2023 + month // 12, month % 12 + 1, rng.randint(1, 28), rng.randrange(24), rng.randrange(60))
-        row = dict(source=source, source_id=f"s{i}", app=app, kind=kind, text=rng.choice(TEXTS),
-                   title=rng.choice([None, "Judul", "=1+1"]), author_key=rng.choice([None, f"k{i % 7}"]),
+        text = rng.choice(TEXTS) + (f" (laporan nomor {i})" if i % 3 == 0 else "")
+        row = dict(source=source, source_id=f"s{i}", app=app, kind=kind, text=text,
+                   title=rng.choice([None, "Judul", "=1+1"]), author_key=rng.choice([None, f"k{i % 7}", f"a{i}", f"a{i}"]),
                    rating=rng.choice([None, 1.0, 2.0, 3.0, 4.0, 5.0, 4.5]) if kind == "review" else None,
                    created_at=None if i % 13 == 5 else created,  # falls back to fetched_at
                    fetched_at=created + timedelta(days=3), thumbs_up=rng.choice([None, 0, 3, 12]),
@@ -75,8 +86,8 @@ def edge_store(any_db_url):
     ids = list(store.mentions_df()["id"])
     rng = random.Random(3)
     now = D(2025, 1, 1)
-    names = ["kemudahan_akses", "penanggapan", "transparansi", "kecepatan", "Kemudahan-Akses", "lainnya",
-             "keamanan_data"]
+    names = ["kemudahan_akses", "penanggapan", "transparansi", "sosialisasi", "Kemudahan-Akses", "lainnya",
+             "keterhubungan"]
     with store.engine.begin() as conn:
         for i, mid in enumerate(ids):
             if i % 9 != 4:  # some mentions never labelled
@@ -102,6 +113,7 @@ def edge_store(any_db_url):
 @pytest.fixture
 def small_chunks(monkeypatch):
     monkeypatch.setattr(trends, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(brief, "FETCH_ROWS", 5)
     monkeypatch.setattr(export, "CHUNK_ROWS", 4)
 
 
@@ -160,6 +172,47 @@ def test_write_trends_csvs_are_byte_identical(edge_store, small_chunks, tmp_path
     for name, df in want.items():
         old = write_csv(ref._rounded(df), tmp_path / f"{name}.csv")
         assert paths[name].read_bytes() == old.read_bytes(), name
+
+
+REPORT_CASES = [dict(), dict(since="2023-06-01", until="2024-08-31"), dict(model="small@1"),
+                dict(source="playstore"), dict(app=["id.go.tangsel", "id.go.bogor"], since="2024-01-01"),
+                dict(source="nowhere")]
+
+
+@pytest.mark.parametrize("kw", REPORT_CASES, ids=[str(c) or "all" for c in REPORT_CASES])
+def test_report_reads_equal_the_whole_table_code(edge_store, small_chunks, kw):
+    for name in ("representative_quotes", "complaint_phrases"):
+        got = getattr(brief, name)(edge_store, **kw)
+        want = getattr(reference_brief, name)(edge_store, **kw)
+        pd.testing.assert_frame_equal(got, want, check_exact=True, obj=name)
+        if kw == {}:  # not vacuous
+            assert len(want) > 8, name
+    window = (kw.get("since"), kw.get("until"))
+    model = trends.choose_model(edge_store, kw.get("model"))
+    for basis in ("polarity", "sentiment"):
+        got = triangulate.review_side(edge_store, window, model, kw.get("source"), kw.get("app"), basis=basis)
+        want = reference_triangulate.review_side(edge_store, window, model, kw.get("source"), kw.get("app"),
+                                                 basis=basis)
+        pd.testing.assert_frame_equal(got, want, check_exact=True, obj="review_side")
+
+
+def test_quote_rule_with_many_ties_and_repeated_authors(store, small_chunks):
+    """Every candidate has the same likes and many the same time: the store's order decides."""
+    same = D(2024, 5, 5)
+    rows = [dict(source="playstore", source_id=f"q{i}", app="a", kind="review", author_key=f"k{i % 4}",
+                 text=f"Keluhan nomor {i % 9} tentang aplikasi yang sering gagal memuat", thumbs_up=5,
+                 created_at=same if i % 2 else same + timedelta(hours=i), fetched_at=same) for i in range(40)]
+    store.upsert_mentions(rows)
+    with store.engine.begin() as conn:
+        for mid in store.mentions_df()["id"]:
+            conn.execute(sentiments.insert().values(mention_id=int(mid), model="m@1",
+                                                    label="negative" if mid % 3 else "positive",
+                                                    content_hash="h", analyzed_at=D(2025, 1, 1)))
+            conn.execute(indicators.insert().values(mention_id=int(mid), indicator="penanggapan", evidence="gagal",
+                                                    taxonomy="t", content_hash="h", tagged_at=D(2025, 1, 1)))
+    got = brief.representative_quotes(store)
+    pd.testing.assert_frame_equal(got, reference_brief.representative_quotes(store), check_exact=True)
+    assert len(got) == 4 and set(got["stance"]) == {"complaint"}  # four authors, all taken by complaints
 
 
 # ---- export -------------------------------------------------------------------------------------
