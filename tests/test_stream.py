@@ -184,6 +184,11 @@ def test_report_reads_equal_the_whole_table_code(edge_store, small_chunks, kw):
     for name in ("representative_quotes", "complaint_phrases"):
         got = getattr(brief, name)(edge_store, **kw)
         want = getattr(reference_brief, name)(edge_store, **kw)
+        if name == "complaint_phrases" and edge_store.dialect == "postgresql":
+            # Phrases tied on count keep the order the store returns the (unordered) join in, which
+            # PostgreSQL does not fix from one query plan to the next; SQLite's is the table's.
+            got, want = (d.sort_values(["indicator", "complaints", "phrase"], ascending=[True, False, True],
+                                       ignore_index=True) for d in (got, want))
         pd.testing.assert_frame_equal(got, want, check_exact=True, obj=name)
         if kw == {}:  # not vacuous
             assert len(want) > 8, name
