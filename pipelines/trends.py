@@ -13,6 +13,9 @@ Conventions shared by every table
 * One sentiment model per file: ``model`` if given, else the model that labelled the most
   mentions. Shares are over the mentions that model labelled; ``mentions`` counts all.
 * Rows are ordered by period, then source and app (or indicator in taxonomy order).
+
+The store is read a page of mentions at a time and only per-period counts are kept, so memory
+does not grow with the corpus (see :class:`_Partials`).
 """
 
 from __future__ import annotations

@@ -283,7 +283,7 @@ def test_workbook_streams_the_same_rows(edge_store, small_chunks, tmp_path):
                 assert a == b
 
 
-def test_workbook_over_the_excel_limit_is_one_error(edge_store, db_url, tmp_path, monkeypatch):
+def test_workbook_over_the_excel_limit_is_one_error(edge_store, tmp_path, monkeypatch):
     monkeypatch.setattr(export, "XLSX_MAX_ROWS", 10)
     with pytest.raises(InputError, match="do not fit in one Excel sheet.*CSV"):
         export.export_workbook(edge_store, tmp_path / "m.xlsx")
