@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .i18n import check_lang, indicator_name, source_name, t
 from .redact import scrub
@@ -41,21 +41,67 @@ CARD_COLUMNS = ["indicator", "review_mentions", "review_favourability", "review_
                 "review_verdict", "survey_verdict", "survey_value", "agreement", "note"]
 
 
-def _tagged_mentions(store: Store, model: str | None, since, until, source, app) -> pd.DataFrame:
-    """One row per (mention, indicator) in range, with the mention's text, time and label."""
+# Rows per fetch when streaming tagged mentions (the store is never read whole).
+FETCH_ROWS = 20_000
+
+
+def _tagged_chunks(store: Store, model: str | None, since, until, source, app):
+    """Tagged mentions in range, chunk by chunk: one row per (mention, indicator) with its
+    evidence, time and label, in the order the store returns the join (so ties count as before)."""
+    _window(pd.DataFrame({"time": pd.Series([], dtype="datetime64[ns]")}), since, until)  # bad dates first
+    if not model:  # nothing labelled: no row is a complaint or praise
+        return
     q = (
         select(indicators.c.mention_id, indicators.c.indicator, indicators.c.evidence,
-               mentions.c.source, mentions.c.app, mentions.c.kind, mentions.c.author_key, mentions.c.text,
-               mentions.c.url, mentions.c.thumbs_up, mentions.c.created_at, mentions.c.fetched_at)
+               mentions.c.source, mentions.c.app, mentions.c.created_at, mentions.c.fetched_at)
         .join(mentions, mentions.c.id == indicators.c.mention_id)
     )
     with store.engine.connect() as conn:
-        df = pd.read_sql(q, conn)
-        lab = pd.read_sql(select(sentiments.c.mention_id, sentiments.c.label).where(sentiments.c.model == model),
-                          conn) if model else pd.DataFrame(columns=["mention_id", "label"])
-    df = df.merge(lab, on="mention_id", how="left")
-    df["time"] = pd.to_datetime(df["created_at"]).fillna(pd.to_datetime(df["fetched_at"]))
-    return _window(select_mentions(df, source, app), since, until)
+        res = conn.execution_options(stream_results=True).execute(q)
+        try:
+            while rows := res.fetchmany(FETCH_ROWS):
+                df = pd.DataFrame.from_records(rows, columns=list(res.keys()))
+                ids = [int(i) for i in df["mention_id"].unique()]
+                lab = pd.DataFrame(conn.execute(
+                    select(sentiments.c.mention_id, sentiments.c.label)
+                    .where(sentiments.c.model == model, sentiments.c.mention_id.in_(ids))).all(),
+                    columns=["mention_id", "label"])
+                df = df.merge(lab, on="mention_id", how="left")
+                df["time"] = pd.to_datetime(df["created_at"]).fillna(pd.to_datetime(df["fetched_at"]))
+                yield _window(select_mentions(df, source, app), since, until)
+        finally:
+            res.close()
+
+
+def _time_expr():
+    return func.coalesce(mentions.c.created_at, mentions.c.fetched_at)
+
+
+def _candidates(conn, model: str, indicator: str, label: str, since, until, source, app):
+    """Mentions carrying ``indicator`` that ``model`` labelled ``label``, in :data:`QUOTE_RULE`
+    order (likes, then most recent, then store id), streamed: the store sorts, Python only
+    walks the rows until it has its quotes."""
+    from .trends import _as_list, _until_exclusive, parse_date
+
+    q = (
+        select(indicators.c.mention_id, mentions.c.author_key, mentions.c.text, mentions.c.source,
+               mentions.c.app, mentions.c.url, mentions.c.thumbs_up, mentions.c.created_at,
+               mentions.c.fetched_at)
+        .join(mentions, mentions.c.id == indicators.c.mention_id)
+        .join(sentiments, (sentiments.c.mention_id == indicators.c.mention_id) & (sentiments.c.model == model))
+        .where(indicators.c.indicator == indicator, sentiments.c.label == label)
+        .order_by(func.coalesce(mentions.c.thumbs_up, 0).desc(), _time_expr().desc(), indicators.c.mention_id)
+    )
+    if _as_list(source):
+        q = q.where(mentions.c.source.in_(_as_list(source)))
+    if _as_list(app):
+        q = q.where(mentions.c.app.in_(_as_list(app)))
+    s, u = parse_date(since, "--since date"), _until_exclusive(until)
+    if s is not None:
+        q = q.where(_time_expr() >= s)
+    if u is not None:
+        q = q.where(_time_expr() < u)
+    return conn.execution_options(stream_results=True, yield_per=1000).execute(q)
 
 
 def _public_url(url) -> str:
@@ -72,41 +118,56 @@ def _public_url(url) -> str:
 
 def representative_quotes(store: Store, model: str | None = None, since=None, until=None, source=None, app=None,
                           complaints: int = QUOTE_COMPLAINTS, praise: int = QUOTE_PRAISE) -> pd.DataFrame:
-    """Quotes per indicator chosen by :data:`QUOTE_RULE`, text scrubbed (columns: ``QUOTE_COLUMNS``)."""
+    """Quotes per indicator chosen by :data:`QUOTE_RULE`, text scrubbed (columns: ``QUOTE_COLUMNS``).
+
+    The store returns the candidates in rule order; memory holds the quotes kept and, per
+    indicator, hashes of the complaint authors and texts already taken (a praise quote must
+    not repeat them), never the candidates themselves.
+    """
     model = choose_model(store, model)
-    df = _tagged_mentions(store, model, since, until, source, app)
-    df = df[df["label"].isin(["negative", "positive"])].copy()
-    df["text"] = pd.Series([" ".join(scrub(x).split()) for x in df["text"]], index=df.index, dtype=object)
-    n = df["text"].map(len)
-    df = df[(n >= QUOTE_MIN_LEN) & (n <= QUOTE_MAX_LEN)]
-    df["likes"] = pd.to_numeric(df["thumbs_up"], errors="coerce").fillna(0)
-    df = df.sort_values(["likes", "time", "mention_id"], ascending=[False, False, True], kind="stable")
+    _window(pd.DataFrame({"time": pd.Series([], dtype="datetime64[ns]")}), since, until)  # bad dates first
     rows = []
-    for ind in INDICATORS:
-        g = df[df["indicator"] == ind]
-        picked: dict[str, list] = {"complaint": [], "praise": []}
-        authors, texts = set(), set()
-        for stance, label in (("complaint", "negative"), ("praise", "positive")):
-            for r in g[g["label"] == label].itertuples(index=False):
-                key = r.text.casefold()
-                if key in texts or (isinstance(r.author_key, str) and r.author_key in authors):
-                    continue
-                picked[stance].append(r)
-                texts.add(key)
-                if isinstance(r.author_key, str):
-                    authors.add(r.author_key)
-        want_c, want_p = complaints, praise
-        # Fill a shortfall on one side from the other, so a card still carries up to five voices.
-        if len(picked["praise"]) < want_p:
-            want_c += want_p - len(picked["praise"])
-        elif len(picked["complaint"]) < want_c:
-            want_p += want_c - len(picked["complaint"])
-        for stance, want in (("complaint", want_c), ("praise", want_p)):
-            for r in picked[stance][:want]:
-                rows.append(dict(indicator=ind, stance=stance, text=r.text, source=r.source, app=r.app,
-                                 month=f"{r.time:%Y-%m}" if pd.notna(r.time) else "", url=_public_url(r.url),
-                                 thumbs_up=int(r.likes),
-                                 mention_id=int(r.mention_id)))
+    if not model:
+        return pd.DataFrame(rows, columns=QUOTE_COLUMNS)
+    most = complaints + praise  # neither side can ever use more (a shortfall is filled from the other)
+    with store.engine.connect() as conn:
+        for ind in INDICATORS:
+            picked: dict[str, list] = {"complaint": [], "praise": []}
+            authors, texts = set(), set()
+            for stance, label in (("complaint", "negative"), ("praise", "positive")):
+                res = _candidates(conn, model, ind, label, since, until, source, app)
+                try:
+                    for r in res:
+                        text = " ".join(scrub(r.text).split())
+                        if not QUOTE_MIN_LEN <= len(text) <= QUOTE_MAX_LEN:
+                            continue
+                        key = hash(text.casefold())
+                        author = hash(r.author_key) if isinstance(r.author_key, str) else None
+                        if key in texts or (author is not None and author in authors):
+                            continue
+                        texts.add(key)
+                        if author is not None:
+                            authors.add(author)
+                        if len(picked[stance]) < most:
+                            picked[stance].append((r, text))
+                        elif stance == "praise":
+                            break  # praise picks affect nothing after it
+                finally:
+                    res.close()
+            want_c, want_p = complaints, praise
+            # Fill a shortfall on one side from the other, so a card still carries up to five voices.
+            if len(picked["praise"]) < want_p:
+                want_c += want_p - len(picked["praise"])
+            elif len(picked["complaint"]) < want_c:
+                want_p += want_c - len(picked["complaint"])
+            for stance, want in (("complaint", want_c), ("praise", want_p)):
+                for r, text in picked[stance][:want]:
+                    time = pd.to_datetime(r.created_at if r.created_at is not None else r.fetched_at)
+                    likes = pd.to_numeric(r.thumbs_up, errors="coerce")
+                    rows.append(dict(indicator=ind, stance=stance, text=text, source=r.source, app=r.app,
+                                     month=f"{time:%Y-%m}" if pd.notna(time) else "", url=_public_url(r.url),
+                                     thumbs_up=int(0 if pd.isna(likes) else likes),
+                                     mention_id=int(r.mention_id)))
     return pd.DataFrame(rows, columns=QUOTE_COLUMNS)
 
 
@@ -115,17 +176,20 @@ def complaint_phrases(store: Store, model: str | None = None, since=None, until=
     """Per indicator, the evidence phrases that most often matched in complaints
     (columns: indicator, phrase, complaints)."""
     model = choose_model(store, model)
-    df = _tagged_mentions(store, model, since, until, source, app)
-    df = df[df["label"] == "negative"]
-    rows = []
-    for ind in INDICATORS:
-        c = Counter()
-        for ev in df.loc[df["indicator"] == ind, "evidence"]:
+    counts = {ind: Counter() for ind in INDICATORS}
+    for df in _tagged_chunks(store, model, since, until, source, app):
+        df = df[df["label"] == "negative"]
+        for ind, ev in zip(df["indicator"], df["evidence"]):
+            c = counts.get(ind)
+            if c is None:
+                continue
             for phrase in str(ev or "").split(" | "):
                 phrase = " ".join(scrub(phrase).lower().split())
                 if phrase:
                     c[phrase] += 1
-        rows += [dict(indicator=ind, phrase=p, complaints=k) for p, k in c.most_common(top)]
+    rows = []
+    for ind in INDICATORS:
+        rows += [dict(indicator=ind, phrase=p, complaints=k) for p, k in counts[ind].most_common(top)]
     return pd.DataFrame(rows, columns=["indicator", "phrase", "complaints"])
 
 

@@ -247,19 +247,18 @@ def export_cmd(
 ) -> None:
     """Write every stored mention to a CSV or workbook (authors only as pseudonymous keys)."""
     from .errors import InputError
-    from .export import export_mentions, export_workbook, labelled_mentions_frame, mentions_frame
-    from .outputs import write_csv
+    from .export import export_labelled_mentions, export_mentions, export_workbook
     from .store import Store
 
     if fmt not in ("csv", "xlsx"):
         raise InputError(f"bad --format {fmt!r}: use csv or xlsx")
     store = Store(db)
     try:
-        n = len(mentions_frame(store, source))
+        n = store.count_mentions(source)
         if fmt == "xlsx":
             path = export_workbook(store, out_file, source, model, labels=True)
         elif labels:
-            path = write_csv(labelled_mentions_frame(store, source, model), out_file)
+            path = export_labelled_mentions(store, out_file, source, model)
         else:
             path = export_mentions(store, out_file, source)
     finally:

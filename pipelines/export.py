@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .outputs import write_csv
+from .outputs import write_csv_chunks
 from .store import Store
 
 EXPORT_COLUMNS = [
@@ -41,9 +41,51 @@ EXPORT_COLUMNS = [
 _TIMES = ("created_at", "updated_at", "reply_at", "fetched_at")
 
 
+# Rows per chunk when streaming the table to a file: a few tens of MB of pandas at most.
+CHUNK_ROWS = 20_000
+# Excel's sheet limit, header row included.
+XLSX_MAX_ROWS = 1_048_576
+
+
 def mentions_frame(store: Store, source: str | None = None) -> pd.DataFrame:
     """Every stored mention (or one source's) with :data:`EXPORT_COLUMNS`, oldest row first."""
-    df = store.mentions_df(source).rename(columns={"id": "mention_id"})
+    return _format(store.mentions_df(source))
+
+
+def _mention_chunks(store: Store, source: str | None = None, chunk_rows: int | None = None):
+    """The ``mentions`` table in id order, ``chunk_rows`` rows at a time (keyset pagination on
+    id, so each query is an index range scan and rows added meanwhile past the end are read too)."""
+    from sqlalchemy import select
+
+    from .store import mentions
+
+    size = chunk_rows or CHUNK_ROWS
+    last = None
+    with store.engine.connect() as conn:
+        while True:
+            q = select(mentions).order_by(mentions.c.id).limit(size)
+            if source:
+                q = q.where(mentions.c.source == source)
+            if last is not None:
+                q = q.where(mentions.c.id > last)
+            df = pd.read_sql(q, conn)
+            if df.empty:
+                return
+            last = int(df["id"].iloc[-1])
+            yield df
+            if len(df) < size:
+                return
+
+
+def iter_mentions_frames(store: Store, source: str | None = None,
+                         chunk_rows: int | None = None):
+    """:func:`mentions_frame` in consecutive chunks (concatenated, the same rows and values)."""
+    for df in _mention_chunks(store, source, chunk_rows):
+        yield _format(df)
+
+
+def _format(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.rename(columns={"id": "mention_id"})
     for col in EXPORT_COLUMNS:
         if col not in df.columns:
             df[col] = None
@@ -57,8 +99,12 @@ def mentions_frame(store: Store, source: str | None = None) -> pd.DataFrame:
 
 
 def export_mentions(store: Store, path: str | Path, source: str | None = None) -> Path:
-    """Write all mentions (or one source's) to ``path`` as a formula-safe UTF-8-BOM CSV."""
-    return write_csv(mentions_frame(store, source), path)
+    """Write all mentions (or one source's) to ``path`` as a formula-safe UTF-8-BOM CSV.
+
+    Streamed from the store chunk by chunk, so memory does not grow with the table; the file
+    is the one ``write_csv(mentions_frame(store, source), path)`` would write, byte for byte.
+    """
+    return write_csv_chunks(iter_mentions_frames(store, source), path, EXPORT_COLUMNS)
 
 
 # ---- with labels, and as a workbook ---------------------------------------------------------------
@@ -78,21 +124,54 @@ LABEL_COLUMNS = [
 def labelled_mentions_frame(store: Store, source: str | None = None, model: str | None = None) -> pd.DataFrame:
     """:func:`mentions_frame` plus :data:`LABEL_COLUMNS`: each mention's sentiment (from ``model``,
     default the one that labelled most) and its indicators with polarity and evidence."""
-    from sqlalchemy import select
-
-    from .store import indicators, sentiments
-    from .trends import choose_model, indicator_order
+    from .trends import choose_model
 
     df = mentions_frame(store, source)
     model = choose_model(store, model)
     with store.engine.connect() as conn:
-        lab = pd.read_sql(select(sentiments.c.mention_id, sentiments.c.label, sentiments.c.p_positive,
-                                 sentiments.c.p_neutral, sentiments.c.p_negative)
-                          .where(sentiments.c.model == (model or "")), conn)
-        tags = pd.read_sql(select(indicators.c.mention_id, indicators.c.indicator, indicators.c.signal,
-                                  indicators.c.evidence, indicators.c.taxonomy), conn)
+        return _with_labels(conn, df, model)
+
+
+def iter_labelled_frames(store: Store, source: str | None = None, model: str | None = None,
+                         chunk_rows: int | None = None):
+    """:func:`labelled_mentions_frame` in consecutive chunks (the labels and tags of each chunk's
+    id range are read with it)."""
+    from .trends import choose_model
+
+    model = choose_model(store, model)
+    with store.engine.connect() as conn:
+        for df in iter_mentions_frames(store, source, chunk_rows):
+            yield _with_labels(conn, df, model, int(df["mention_id"].iloc[0]), int(df["mention_id"].iloc[-1]))
+
+
+def export_labelled_mentions(store: Store, path: str | Path, source: str | None = None,
+                             model: str | None = None) -> Path:
+    """``suara export --labels``: :func:`labelled_mentions_frame` as a formula-safe CSV, streamed
+    in chunks (byte for byte what ``write_csv`` of the whole frame writes)."""
+    return write_csv_chunks(iter_labelled_frames(store, source, model), path, EXPORT_COLUMNS + LABEL_COLUMNS)
+
+
+def _with_labels(conn, df: pd.DataFrame, model: str | None, lo: int | None = None,
+                 hi: int | None = None) -> pd.DataFrame:
+    """``df`` (mentions_frame rows) plus :data:`LABEL_COLUMNS`; ``lo``/``hi`` bound the ids read."""
+    from sqlalchemy import select
+
+    from .store import indicators, sentiments
+    from .trends import indicator_order
+
+    lq = select(sentiments.c.mention_id, sentiments.c.label, sentiments.c.p_positive,
+                sentiments.c.p_neutral, sentiments.c.p_negative).where(sentiments.c.model == (model or ""))
+    tq = select(indicators.c.mention_id, indicators.c.indicator, indicators.c.signal,
+                indicators.c.evidence, indicators.c.taxonomy)
+    if lo is not None:
+        lq = lq.where(sentiments.c.mention_id.between(lo, hi))
+        tq = tq.where(indicators.c.mention_id.between(lo, hi))
+    lab = pd.read_sql(lq, conn)
+    tags = pd.read_sql(tq, conn)
     name, _, version = (model or "").partition("@")
     lab = lab.rename(columns={"label": "sentiment"}).assign(sentiment_model=name, sentiment_version=version)
+    # indicator_order ranks any two names the same whatever else is in the set, so a chunk's
+    # tags sort as the whole table's would.
     order = {k: i for i, k in enumerate(indicator_order(tags["indicator"]))}
     tags = tags.assign(_o=tags["indicator"].map(order)).sort_values(["mention_id", "_o"])
     per = tags.groupby("mention_id").agg(
@@ -143,21 +222,35 @@ def export_workbook(store: Store, path: str | Path, source: str | None = None, m
     from .errors import SuaraError
     from .outputs import safe_frame
 
+    from .errors import InputError
+
     path = Path(path)
+    n = store.count_mentions(source)
+    if n + 1 > XLSX_MAX_ROWS:  # checked first: nothing is written
+        raise InputError(f"{n:,} mentions do not fit in one Excel sheet (at most {XLSX_MAX_ROWS - 1:,} rows "
+                         f"under the header): export CSV instead (suara export --out FILE.csv)")
     sheets = {
-        "mentions": labelled_mentions_frame(store, source, model) if labels else mentions_frame(store, source),
-        "indicators": _indicator_sheet(store, model),
-        "codebook": _codebook(),
+        # Streamed: the write-only workbook spools rows to a temporary file as they come.
+        "mentions": iter_labelled_frames(store, source, model) if labels else iter_mentions_frames(store, source),
+        "indicators": [_indicator_sheet(store, model)],
+        "codebook": [_codebook()],
     }
     wb = Workbook(write_only=True)
-    for title, df in sheets.items():
+    for title, frames in sheets.items():
         ws = wb.create_sheet(title)
-        safe = safe_frame(df)
-        ws.append([str(c) for c in safe.columns])
-        for row in safe.itertuples(index=False):
-            # openpyxl refuses control characters; NaN/NA become empty cells.
-            ws.append([None if (v is None or (not isinstance(v, str) and pd.isna(v)))
-                       else ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
+        header = False
+        for df in frames:
+            safe = safe_frame(df)
+            if not header:
+                ws.append([str(c) for c in safe.columns])
+                header = True
+            for row in safe.itertuples(index=False):
+                # openpyxl refuses control characters; NaN/NA become empty cells.
+                ws.append([None if (v is None or (not isinstance(v, str) and pd.isna(v)))
+                           else ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
+        if not header:  # an empty store: the header alone, as before
+            ws.append([str(c) for c in safe_frame(pd.DataFrame(columns=EXPORT_COLUMNS + (
+                LABEL_COLUMNS if labels else []))).columns])
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

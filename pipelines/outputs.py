@@ -43,3 +43,24 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     with atomic_file(path) as fh:
         safe_frame(df).to_csv(fh, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return path
+
+
+def write_csv_chunks(frames, path: str | os.PathLike, columns: list[str] | None = None) -> Path:
+    """:func:`write_csv` of the concatenation of ``frames`` (DataFrames with the same columns),
+    written one frame at a time so a large table never sits in memory whole.
+
+    Each frame gets the same guard and formatting, and the header (with the BOM) comes once,
+    so the file equals ``write_csv(pd.concat(frames), path)``. With no frames the file is the
+    header of ``columns``. Atomic as :func:`write_csv`: a failure part-way leaves ``path`` as it was.
+    """
+    path = Path(path)
+    with atomic_file(path) as fh:
+        first = True
+        for df in frames:
+            safe_frame(df).to_csv(fh, index=False, header=first, encoding="utf-8-sig" if first else "utf-8",
+                                  lineterminator="\r\n")
+            first = False
+        if first:
+            safe_frame(pd.DataFrame(columns=columns or [])).to_csv(fh, index=False, encoding="utf-8-sig",
+                                                                     lineterminator="\r\n")
+    return path

@@ -13,6 +13,9 @@ Conventions shared by every table
 * One sentiment model per file: ``model`` if given, else the model that labelled the most
   mentions. Shares are over the mentions that model labelled; ``mentions`` counts all.
 * Rows are ordered by period, then source and app (or indicator in taxonomy order).
+
+The store is read a page of mentions at a time and only per-period counts are kept, so memory
+does not grow with the corpus (see :class:`_Partials`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, null, select
 
 from nlp.codebook import tag_polarity
 from nlp.indicators import INDICATORS  # the six, in the order reports list them
@@ -169,25 +172,70 @@ def choose_model(store: Store, model: str | None = None) -> str | None:
     return str(counts.index[0]) if len(counts) else None
 
 
-def _load(store: Store, model: str | None) -> pd.DataFrame:
-    """One row per mention with its time and the chosen model's label (NaN if unlabelled)."""
+# Mentions read per query: the store is read in id order this many rows at a time and only
+# per-period counts (and the reply latencies the medians need) are kept, so memory does not
+# grow with the corpus.
+CHUNK_ROWS = 50_000
+_LABELS = ["positive", "neutral", "negative"]
+
+
+def _chunks(store: Store, model: str | None, source=None, app=None, chunk_rows: int | None = None):
+    """Mentions in id order, ``chunk_rows`` at a time, each with its time and the chosen model's
+    label (NaN if unlabelled), and the indicator tags of the chunk's id range.
+
+    Keyset pagination on id (an index range scan per query). Reply text is read only where the
+    reply time is missing: elsewhere the mention counts as replied whatever the text says.
+    """
+    size = chunk_rows or CHUNK_ROWS
+    reply_text = case((mentions.c.reply_at.is_(None), mentions.c.reply_text), else_=None).label("reply_text")
     cols = [mentions.c.id, mentions.c.source, mentions.c.app, mentions.c.kind, mentions.c.rating,
-            mentions.c.created_at, mentions.c.fetched_at, mentions.c.reply_text, mentions.c.reply_at]
+            mentions.c.created_at, mentions.c.fetched_at, reply_text, mentions.c.reply_at]
+    if model is not None:
+        base = select(*cols, sentiments.c.label).select_from(mentions.outerjoin(
+            sentiments, and_(sentiments.c.mention_id == mentions.c.id, sentiments.c.model == model)))
+    else:
+        base = select(*cols, null().label("label"))
+    if _as_list(source):
+        base = base.where(mentions.c.source.in_(_as_list(source)))
+    if _as_list(app):
+        base = base.where(mentions.c.app.in_(_as_list(app)))
+    base = base.order_by(mentions.c.id).limit(size)
+    last = None
     with store.engine.connect() as conn:
-        df = pd.read_sql(select(*cols).order_by(mentions.c.id), conn)
-        if model is not None:
-            lab = pd.read_sql(
-                select(sentiments.c.mention_id, sentiments.c.label).where(sentiments.c.model == model), conn
-            )
-        else:
-            lab = pd.DataFrame({"mention_id": pd.Series(dtype="int64"), "label": pd.Series(dtype=object)})
-    df = df.merge(lab.rename(columns={"mention_id": "id"}), on="id", how="left")
-    for c in ("created_at", "fetched_at", "reply_at"):
-        df[c] = pd.to_datetime(df[c])
-    df["time"] = df["created_at"].fillna(df["fetched_at"])
-    df["rating"] = pd.to_numeric(df["rating"], errors="coerce")
-    df["label"] = df["label"].where(df["label"].isin(["positive", "neutral", "negative"]))
-    return df
+        while True:
+            df = pd.read_sql(base if last is None else base.where(mentions.c.id > last), conn)
+            if df.empty:
+                return
+            lo, last = int(df["id"].iloc[0]), int(df["id"].iloc[-1])
+            for c in ("created_at", "fetched_at", "reply_at"):
+                df[c] = pd.to_datetime(df[c])
+            df["time"] = df["created_at"].fillna(df["fetched_at"])
+            df["rating"] = pd.to_numeric(df["rating"], errors="coerce")
+            df["label"] = df["label"].where(df["label"].isin(_LABELS))
+            tags = pd.read_sql(select(indicators.c.mention_id, indicators.c.indicator, indicators.c.signal)
+                               .where(indicators.c.mention_id.between(lo, last)), conn)
+            tags["indicator"] = [canonical_indicator(i) or str(i) for i in tags["indicator"]]
+            yield df.drop(columns=["created_at", "fetched_at"]), tags.drop_duplicates(["mention_id", "indicator"])
+            if len(df) < size:
+                return
+
+
+def id_ranges(conn, col, step: int | None = None):
+    """Consecutive ``(lo, hi)`` id ranges (inclusive) covering ``col``'s values, ``step`` ids each
+    (default :data:`CHUNK_ROWS`): for reading a join one slice of mentions at a time."""
+    lo, hi = conn.execute(select(func.min(col), func.max(col))).one()
+    if lo is None:
+        return
+    step = step or CHUNK_ROWS
+    for a in range(int(lo), int(hi) + 1, step):
+        yield a, min(a + step - 1, int(hi))
+
+
+def _tag_names(store: Store) -> set[str]:
+    """Every indicator the store's tags name (canonical keys where known)."""
+    with store.engine.connect() as conn:
+        names = [r[0] for r in conn.execute(select(indicators.c.indicator).distinct())]
+    return {canonical_indicator(i) or str(i) for i in names}
 
 
 def _window(df: pd.DataFrame, since, until) -> pd.DataFrame:
@@ -237,10 +285,6 @@ def _shares(df: pd.DataFrame, k: str, n: pd.Series) -> None:
     df["negative_share_low"], df["negative_share_high"] = wilson_arrays(df[k], n)
 
 
-def _source_apps(allm: pd.DataFrame) -> list[tuple]:
-    return list(allm[["source", "app"]].drop_duplicates().sort_values(["source", "app"]).itertuples(index=False, name=None))
-
-
 def _as_list(v) -> list[str]:
     if v is None or v == "":
         return []
@@ -277,19 +321,176 @@ def check_filters(store: Store, source=None, app=None) -> None:
                              f"(apps and queries: {', '.join(sorted(apps)) or 'none yet'})")
 
 
-def _indicators_with_breakdown(allm: pd.DataFrame, tags: pd.DataFrame, period: str, since, until,
-                               model: str | None, breakdown: bool) -> pd.DataFrame:
-    pooled = _indicators(allm, tags, period, since, until, model)
-    if not breakdown or pooled.empty:
-        return pooled
-    # The pooled calendar for every breakdown, so each source/app has the same periods.
-    start, end = _range(_window(allm, since, until), since, until)
-    parts = [pooled]
-    for source, app_ in _source_apps(allm):
-        sub = _indicators(allm[(allm["source"] == source) & (allm["app"] == app_)], tags, period,
-                          pd.Timestamp(start).to_pydatetime(), pd.Timestamp(end).to_pydatetime(), model)
-        parts.append(sub.assign(source=source, app=app_))
-    return pd.concat(parts, ignore_index=True)[INDICATOR_COLUMNS]
+def indicator_order(names) -> list[str]:
+    """The six indicators in research order, then any others alphabetically."""
+    names = set(names)
+    return [i for i in INDICATORS if i in names] + sorted(names - set(INDICATORS))
+
+
+# Social sources where the official account answers in place (the import records its replies).
+SOCIAL_ANSWERABLE = ("x", "instagram", "tiktok", "youtube")
+
+
+class _Partials:
+    """Per-period partial aggregates of the mentions seen so far, chunk by chunk.
+
+    Groups are keyed by period and a small integer per source/app (``_g``); what is kept grows
+    with periods x sources x indicators, not with mentions, except the reply latencies (one
+    float per replied review), which the medians need.
+    """
+
+    def __init__(self, period: str, since, until, want: set[str]):
+        self.period, self.since, self.until, self.want = period, since, until, want
+        self.codes: dict[tuple, int] = {}  # (source, app) -> _g
+        self.answerable: set[int] = set()  # _g with a review or answerable social post
+        self.span = {"all": [None, None], "resp": [None, None]}  # windowed time min/max
+        self.sent: list[pd.DataFrame] = []
+        self.ind: list[pd.DataFrame] = []
+        self.resp: list[pd.DataFrame] = []
+        self.lat: list[pd.DataFrame] = []
+
+    def _span(self, key: str, times: pd.Series) -> None:
+        if len(times):
+            lo, hi = self.span[key]
+            self.span[key] = [times.min() if lo is None else min(lo, times.min()),
+                              times.max() if hi is None else max(hi, times.max())]
+
+    def add(self, allm: pd.DataFrame, tags: pd.DataFrame) -> None:
+        pairs = list(zip(allm["source"], allm["app"]))
+        for pair in dict.fromkeys(pairs):
+            self.codes.setdefault(pair, len(self.codes))
+        allm = allm.assign(_g=np.fromiter((self.codes[p] for p in pairs), dtype=np.int32, count=len(pairs)))
+        df = _window(allm, self.since, self.until)
+        self._span("all", df["time"])
+        df = _flags(df).assign(_p=_periods(df["time"], self.period))
+        if "sentiment" in self.want:
+            self.sent.append(df.groupby(["_p", "_g"]).agg(
+                mentions=("id", "size"), positive=("_pos", "sum"), neutral=("_neu", "sum"),
+                negative=("_neg", "sum"), _rsum=("rating", "sum"), _rn=("rating", "count")))
+        if "indicators" in self.want:
+            df["_lab"] = df["_pos"] + df["_neu"] + df["_neg"]
+            tagged = tags.merge(df[["id", "_p", "_g", "_neg", "_lab", "label"]], left_on="mention_id", right_on="id")
+            pol = pd.Series([tag_polarity(s, lbl) for s, lbl in zip(tagged["signal"], tagged["label"])],
+                            index=tagged.index, dtype=object)
+            tagged["_complaint"] = ((pol == "-") & (tagged["_lab"] > 0)).astype(int)
+            tagged["_praise"] = ((pol == "+") & (tagged["_lab"] > 0)).astype(int)
+            self.ind.append(tagged.groupby(["_p", "_g", "indicator"]).agg(
+                mentions=("id", "size"), complaints=("_complaint", "sum"), praise=("_praise", "sum"),
+                negative_mentions=("_neg", "sum"), _labelled=("_lab", "sum")))
+        if "responsiveness" in self.want:
+            ans = (allm["kind"] == "review") | (allm["source"].isin(SOCIAL_ANSWERABLE)
+                                                 & allm["kind"].isin(["post", "comment", "reply"]))
+            self.answerable.update(allm.loc[ans, "_g"].unique().tolist())
+            r = df[ans.loc[df.index]]
+            self._span("resp", r["time"])
+            has_text = r["reply_text"].fillna("").astype(str).str.strip() != ""
+            replied = has_text | r["reply_at"].notna()
+            lat = (r["reply_at"] - r["time"]).dt.total_seconds() / 86400.0
+            r = r.assign(_replied=replied.astype(int), _lat=lat.where(replied & (lat >= 0)))
+            self.resp.append(r.groupby(["_p", "_g"]).agg(reviews=("id", "size"), replied=("_replied", "sum")))
+            self.lat.append(r.loc[r["_lat"].notna(), ["_p", "_g", "_lat"]])
+        if len(self.sent) + len(self.ind) + len(self.resp) > 24:  # keep the lists short
+            self._compact()
+
+    @staticmethod
+    def _sum(parts: list[pd.DataFrame]) -> list[pd.DataFrame]:
+        if len(parts) < 2:
+            return parts
+        df = pd.concat(parts)
+        return [df.groupby(level=list(df.index.names), sort=False).sum()]
+
+    def _compact(self) -> None:
+        self.sent, self.ind, self.resp = self._sum(self.sent), self._sum(self.ind), self._sum(self.resp)
+
+    def _named(self, agg: pd.DataFrame) -> pd.DataFrame:
+        """``_g`` in the index replaced by ``source`` and ``app``."""
+        pairs = {g: p for p, g in self.codes.items()}
+        names = list(agg.index.names)
+        i = names.index("_g")
+        tuples = [(*k[:i], *pairs[k[i]], *k[i + 1:]) for k in agg.index]
+        new = names[:i] + ["source", "app"] + names[i + 1:]
+        agg = agg.copy()
+        agg.index = pd.MultiIndex.from_tuples(tuples, names=new) if tuples else \
+            pd.MultiIndex.from_arrays([[] for _ in new], names=new)
+        return agg
+
+    def _rng(self, key: str) -> tuple | None:
+        lo, hi = self.span[key]
+        times = pd.Series([lo, hi] if lo is not None else [], dtype="datetime64[ns]")
+        return _range(pd.DataFrame({"time": times}), self.since, self.until)
+
+    def _pairs(self, gs=None) -> list[tuple]:
+        return sorted(p for p, g in self.codes.items() if gs is None or g in gs)
+
+    def sentiment(self, model: str | None) -> pd.DataFrame:
+        rng = self._rng("all")
+        if rng is None or not self.codes:
+            return pd.DataFrame(columns=SENTIMENT_COLUMNS)
+        self._compact()
+        agg = self.sent[0]
+        rn = agg.pop("_rn")
+        agg["mean_rating"] = (agg.pop("_rsum") / rn.astype(float)).where(rn > 0)
+        counts = ["mentions", "positive", "neutral", "negative"]
+        out = _grid(self._named(agg), _calendar(self.period, *rng), self._pairs(), ["source", "app"], counts,
+                    self.period)
+        n = out["positive"] + out["neutral"] + out["negative"]
+        _shares(out, "negative", n)
+        out["net_sentiment"] = ((out["positive"] - out["negative"]) / n.astype(float)).where(n > 0)
+        out["model"] = model or ""
+        return out[SENTIMENT_COLUMNS]
+
+    def indicators(self, model: str | None, tag_names: set[str], breakdown: bool) -> pd.DataFrame:
+        rng = self._rng("all")
+        if rng is None:
+            return pd.DataFrame(columns=INDICATOR_COLUMNS)
+        self._compact()
+        agg = self._named(self.ind[0])
+        keys = [(i,) for i in indicator_order(set(INDICATORS) | tag_names)]
+        calendar = _calendar(self.period, *rng)
+        pooled = agg.groupby(level=["_p", "indicator"]).sum()
+        parts = [self._indicator_rows(pooled, calendar, keys, model)]
+        if breakdown:
+            # The pooled calendar for every breakdown, so each source/app has the same periods.
+            for source, app_ in self._pairs():
+                mine = (agg.index.get_level_values("source") == source) & (agg.index.get_level_values("app") == app_)
+                sub = agg[mine].droplevel(["source", "app"])
+                parts.append(self._indicator_rows(sub, calendar, keys, model).assign(source=source, app=app_))
+            return pd.concat(parts, ignore_index=True)[INDICATOR_COLUMNS]
+        return parts[0]
+
+    def _indicator_rows(self, agg, calendar, keys, model) -> pd.DataFrame:
+        out = _grid(agg, calendar, keys, ["indicator"],
+                    ["mentions", "complaints", "praise", "negative_mentions", "_labelled"], self.period)
+        _shares(out, "complaints", out["_labelled"])
+        out["favourability"] = 1 - out["negative_share"]
+        out["favourability_low"], out["favourability_high"] = 1 - out["negative_share_high"], 1 - out["negative_share_low"]
+        out["model"] = model or ""
+        out["source"], out["app"] = "all", "all"
+        return out[INDICATOR_COLUMNS]
+
+    def responsiveness(self, model: str | None) -> pd.DataFrame:
+        rng = self._rng("resp")
+        if rng is None or not self.answerable:
+            return pd.DataFrame(columns=RESPONSIVENESS_COLUMNS)
+        self._compact()
+        agg = self.resp[0]
+        lat = pd.concat(self.lat)
+        agg["median_reply_latency_days"] = lat.groupby(["_p", "_g"])["_lat"].median().reindex(agg.index)
+        out = _grid(self._named(agg), _calendar(self.period, *rng), self._pairs(self.answerable),
+                    ["source", "app"], ["reviews", "replied"], self.period)
+        out["reply_rate"] = (out["replied"] / out["reviews"].astype(float)).where(out["reviews"] > 0)
+        out["model"] = model or ""
+        return out[RESPONSIVENESS_COLUMNS]
+
+
+def _aggregate(store: Store, period: str, since, until, model: str | None, source, app, want: set[str],
+               chunk_rows: int | None = None) -> _Partials:
+    """One pass over the store's mentions (filtered by source/app) into :class:`_Partials`."""
+    _window(pd.DataFrame({"time": pd.Series([], dtype="datetime64[ns]")}), since, until)  # bad dates first
+    acc = _Partials(period, since, until, want)
+    for allm, tags in _chunks(store, model, source, app, chunk_rows):
+        acc.add(allm, tags)
+    return acc
 
 
 # ---- tables -----------------------------------------------------------------------------------
@@ -305,41 +506,7 @@ def sentiment_by_period(store: Store, period: str = "month", since=None, until=N
     """
     check_period(period)
     model = choose_model(store, model)
-    return _sentiment(select_mentions(_load(store, model), source, app), period, since, until, model)
-
-
-def _sentiment(allm: pd.DataFrame, period: str, since, until, model: str | None) -> pd.DataFrame:
-    df = _window(allm, since, until)
-    rng = _range(df, since, until)
-    if rng is None or allm.empty:
-        return pd.DataFrame(columns=SENTIMENT_COLUMNS)
-    df = _flags(df).assign(_p=_periods(df["time"], period))
-    agg = df.groupby(["_p", "source", "app"]).agg(
-        mentions=("id", "size"), positive=("_pos", "sum"), neutral=("_neu", "sum"), negative=("_neg", "sum"),
-        mean_rating=("rating", "mean"),
-    )
-    counts = ["mentions", "positive", "neutral", "negative"]
-    out = _grid(agg, _calendar(period, *rng), _source_apps(allm), ["source", "app"], counts, period)
-    n = out["positive"] + out["neutral"] + out["negative"]
-    _shares(out, "negative", n)
-    out["net_sentiment"] = ((out["positive"] - out["negative"]) / n.astype(float)).where(n > 0)
-    out["model"] = model or ""
-    return out[SENTIMENT_COLUMNS]
-
-
-def _tags(store: Store) -> pd.DataFrame:
-    with store.engine.connect() as conn:
-        t = pd.read_sql(select(indicators.c.mention_id, indicators.c.indicator, indicators.c.taxonomy,
-                               indicators.c.signal), conn)
-    # Tolerate display names ("kemudahan akses") written by other tools.
-    t["indicator"] = [canonical_indicator(i) or str(i) for i in t["indicator"]]
-    return t.drop_duplicates(["mention_id", "indicator"])
-
-
-def indicator_order(names) -> list[str]:
-    """The six indicators in research order, then any others alphabetically."""
-    names = set(names)
-    return [i for i in INDICATORS if i in names] + sorted(names - set(INDICATORS))
+    return _aggregate(store, period, since, until, model, source, app, {"sentiment"}).sentiment(model)
 
 
 def indicators_by_period(store: Store, period: str = "month", since=None, until=None,
@@ -359,36 +526,8 @@ def indicators_by_period(store: Store, period: str = "month", since=None, until=
     """
     check_period(period)
     model = choose_model(store, model)
-    allm = select_mentions(_load(store, model), source, app)
-    return _indicators_with_breakdown(allm, _tags(store), period, since, until, model, breakdown)
-
-
-def _indicators(allm: pd.DataFrame, tags: pd.DataFrame, period: str, since, until, model: str | None) -> pd.DataFrame:
-    df = _window(allm, since, until)
-    rng = _range(df, since, until)
-    if rng is None:
-        return pd.DataFrame(columns=INDICATOR_COLUMNS)
-    df = _flags(df).assign(_p=_periods(df["time"], period))
-    df["_lab"] = df["_pos"] + df["_neu"] + df["_neg"]
-    tagged = tags.merge(df[["id", "_p", "_neg", "_lab", "label"]], left_on="mention_id", right_on="id")
-    pol = pd.Series([tag_polarity(s, lbl) for s, lbl in zip(tagged["signal"], tagged["label"])], index=tagged.index,
-                    dtype=object)
-    tagged["_complaint"] = ((pol == "-") & (tagged["_lab"] > 0)).astype(int)
-    tagged["_praise"] = ((pol == "+") & (tagged["_lab"] > 0)).astype(int)
-    agg = tagged.groupby(["_p", "indicator"]).agg(
-        mentions=("id", "size"), complaints=("_complaint", "sum"), praise=("_praise", "sum"),
-        negative_mentions=("_neg", "sum"), _labelled=("_lab", "sum"),
-    )
-    # All six always appear (a silent indicator is a finding too), then any a custom taxonomy adds.
-    keys = [(i,) for i in indicator_order(set(INDICATORS) | set(tags["indicator"]))]
-    out = _grid(agg, _calendar(period, *rng), keys, ["indicator"],
-                ["mentions", "complaints", "praise", "negative_mentions", "_labelled"], period)
-    _shares(out, "complaints", out["_labelled"])
-    out["favourability"] = 1 - out["negative_share"]
-    out["favourability_low"], out["favourability_high"] = 1 - out["negative_share_high"], 1 - out["negative_share_low"]
-    out["model"] = model or ""
-    out["source"], out["app"] = "all", "all"
-    return out[INDICATOR_COLUMNS]
+    acc = _aggregate(store, period, since, until, model, source, app, {"indicators"})
+    return acc.indicators(model, _tag_names(store), breakdown)
 
 
 def responsiveness_by_period(store: Store, period: str = "month", since=None, until=None,
@@ -404,32 +543,7 @@ def responsiveness_by_period(store: Store, period: str = "month", since=None, un
     """
     check_period(period)
     model = choose_model(store, model)
-    return _responsiveness(select_mentions(_load(store, model), source, app), period, since, until, model)
-
-
-# Social sources where the official account answers in place (the import records its replies).
-SOCIAL_ANSWERABLE = ("x", "instagram", "tiktok", "youtube")
-
-
-def _responsiveness(allm: pd.DataFrame, period: str, since, until, model: str | None) -> pd.DataFrame:
-    allm = allm[(allm["kind"] == "review") | (allm["source"].isin(SOCIAL_ANSWERABLE)
-                                               & allm["kind"].isin(["post", "comment", "reply"]))]
-    df = _window(allm, since, until)
-    rng = _range(df, since, until)
-    if rng is None or allm.empty:
-        return pd.DataFrame(columns=RESPONSIVENESS_COLUMNS)
-    has_text = df["reply_text"].fillna("").astype(str).str.strip() != ""
-    replied = has_text | df["reply_at"].notna()
-    lat = (df["reply_at"] - df["time"]).dt.total_seconds() / 86400.0
-    df = df.assign(_p=_periods(df["time"], period), _replied=replied.astype(int),
-                   _lat=lat.where(replied & (lat >= 0)))
-    agg = df.groupby(["_p", "source", "app"]).agg(
-        reviews=("id", "size"), replied=("_replied", "sum"), median_reply_latency_days=("_lat", "median"),
-    )
-    out = _grid(agg, _calendar(period, *rng), _source_apps(allm), ["source", "app"], ["reviews", "replied"], period)
-    out["reply_rate"] = (out["replied"] / out["reviews"].astype(float)).where(out["reviews"] > 0)
-    out["model"] = model or ""
-    return out[RESPONSIVENESS_COLUMNS]
+    return _aggregate(store, period, since, until, model, source, app, {"responsiveness"}).responsiveness(model)
 
 
 # ---- writing ----------------------------------------------------------------------------------
@@ -476,11 +590,12 @@ def write_trends(store: Store, out_dir, period: str = "month", since=None, until
     if store.count_mentions() == 0:
         raise SuaraError(f"the store {store.safe_url} has no mentions yet: crawl or import some first")
     model = choose_model(store, model)
-    allm = select_mentions(_load(store, model), source, app)  # once for all three tables
+    acc = _aggregate(store, period, since, until, model, source, app,  # one pass for all three tables
+                     {"sentiment", "indicators", "responsiveness"})
     tables = {
-        "sentiment_by_period": _sentiment(allm, period, since, until, model),
-        "indicators_by_period": _indicators_with_breakdown(allm, _tags(store), period, since, until, model, True),
-        "responsiveness_by_period": _responsiveness(allm, period, since, until, model),
+        "sentiment_by_period": acc.sentiment(model),
+        "indicators_by_period": acc.indicators(model, _tag_names(store), True),
+        "responsiveness_by_period": acc.responsiveness(model),
     }
     out_dir = Path(out_dir)
     paths: dict[str, Path] = {}

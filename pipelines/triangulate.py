@@ -21,6 +21,7 @@ import io
 import math
 import re
 import tomllib
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,7 +38,7 @@ from .outputs import write_csv
 from .safefile import write_text
 from .store import Store, indicators, mentions, sentiments
 from .trends import DISPLAY, INDICATORS, canonical_indicator, choose_model, parse_date, provenance, wilson
-from .trends import select_mentions
+from .trends import id_ranges, select_mentions
 
 VERDICTS = ("poor", "fair", "good")
 # Published studies are often in Indonesian: accept its usual category words too.
@@ -472,39 +473,50 @@ def review_side(store: Store, window=None, model: str | None = None, source=None
     if basis not in BASES:
         raise InputError(f"unknown favourability basis {basis!r} (use {' or '.join(BASES)})")
     start, end = parse_window(window)
-    with store.engine.connect() as conn:
-        q = (
-            select(indicators.c.mention_id, indicators.c.indicator, indicators.c.signal, sentiments.c.label,
-                   mentions.c.created_at, mentions.c.fetched_at, mentions.c.source, mentions.c.app)
-            .join(mentions, mentions.c.id == indicators.c.mention_id)
-            .join(sentiments, (sentiments.c.mention_id == indicators.c.mention_id) & (sentiments.c.model == model))
-        )
-        df = pd.read_sql(q, conn) if model else pd.DataFrame(columns=["mention_id", "indicator", "signal", "label",
-                                                                       "created_at", "fetched_at", "source", "app"])
-    df = select_mentions(df, source, app)
-    df["indicator"] = [canonical_indicator(i) or str(i) for i in df["indicator"]]
-    df = df.drop_duplicates(["mention_id", "indicator"])
-    t = pd.to_datetime(df["created_at"]).fillna(pd.to_datetime(df["fetched_at"]))
-    keep = df["label"].isin(["positive", "neutral", "negative"])
-    if start is not None:
-        keep &= t >= start
-    if end is not None:
-        keep &= t < end + timedelta(days=1)
-    df = df[keep]
-    polarity_ok = pd.Series([tag_polarity(s, lbl) != "-" for s, lbl in zip(df["signal"], df["label"])],
-                            index=df.index, dtype=bool)
-    sentiment_ok = df["label"] != "negative"
+    n_all, ok_pol, ok_sent = Counter(), Counter(), Counter()
+    # Per chunk of mention ids (all of a mention's tags in one chunk, so de-duplicating display
+    # names stays exact): counts are all the table needs, so memory does not grow with the store.
+    for df in _review_chunks(store, model):
+        df = select_mentions(df, source, app)
+        df["indicator"] = [canonical_indicator(i) or str(i) for i in df["indicator"]]
+        df = df.drop_duplicates(["mention_id", "indicator"])
+        t = pd.to_datetime(df["created_at"]).fillna(pd.to_datetime(df["fetched_at"]))
+        keep = df["label"].isin(["positive", "neutral", "negative"])
+        if start is not None:
+            keep &= t >= start
+        if end is not None:
+            keep &= t < end + timedelta(days=1)
+        df = df[keep]
+        polarity_ok = pd.Series([tag_polarity(s, lbl) != "-" for s, lbl in zip(df["signal"], df["label"])],
+                                index=df.index, dtype=bool)
+        n_all.update(df["indicator"].value_counts().to_dict())
+        ok_pol.update(df.loc[polarity_ok, "indicator"].value_counts().to_dict())
+        ok_sent.update(df.loc[df["label"] != "negative", "indicator"].value_counts().to_dict())
     rows = []
     for ind in INDICATORS:
-        mine = df["indicator"] == ind
-        n = int(mine.sum())
-        ok = int((polarity_ok if basis == "polarity" else sentiment_ok)[mine].sum())
-        ok_sent = int(sentiment_ok[mine].sum())
+        n = int(n_all[ind])
+        ok = int((ok_pol if basis == "polarity" else ok_sent)[ind])
+        ok_sent_n = int(ok_sent[ind])
         lo, hi = wilson(ok, n)
         rows.append(dict(indicator=ind, review_mentions=n, review_not_negative=ok,
                          review_favourability=ok / n if n else math.nan, review_low=lo, review_high=hi,
-                         review_favourability_sentiment=ok_sent / n if n else math.nan, basis=basis))
+                         review_favourability_sentiment=ok_sent_n / n if n else math.nan, basis=basis))
     return pd.DataFrame(rows)
+
+
+def _review_chunks(store: Store, model: str | None):
+    """Labelled tags joined with their mention, one mention-id range at a time."""
+    if not model:
+        return
+    q = (
+        select(indicators.c.mention_id, indicators.c.indicator, indicators.c.signal, sentiments.c.label,
+               mentions.c.created_at, mentions.c.fetched_at, mentions.c.source, mentions.c.app)
+        .join(mentions, mentions.c.id == indicators.c.mention_id)
+        .join(sentiments, (sentiments.c.mention_id == indicators.c.mention_id) & (sentiments.c.model == model))
+    )
+    with store.engine.connect() as conn:
+        for lo, hi in id_ranges(conn, indicators.c.mention_id):
+            yield pd.read_sql(q.where(indicators.c.mention_id.between(lo, hi)), conn)
 
 
 def rank_correlation(tri: pd.DataFrame, min_mentions: int = MIN_MENTIONS) -> dict:
