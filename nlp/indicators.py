@@ -520,6 +520,7 @@ class IndicatorTagger:
         # First token -> (index, rule, needs) of the rules it can start: no lookups per candidate.
         self._cands = self._candidates(self._rules, self._first)
         self._cands_ex = self._candidates(self._excludes, self._first_ex)
+        self._starts = {id(c): frozenset(c) for c in (self._cands, self._cands_ex)}
         # Reviews repeat (short praise, templates): a text's matches are computed once.
         self._cached_tag = lru_cache(maxsize=TAG_CACHE)(self._tag)
 
@@ -564,7 +565,12 @@ class IndicatorTagger:
         hits: list[_Hit] = []
         possible: dict[int, bool] = {}
         vocab = doc.vocab
+        starts = self._starts[id(cands)]
+        if vocab.isdisjoint(starts):  # no word of the text starts a rule
+            return hits
         for pos, forms in enumerate(doc.forms):
+            if forms.isdisjoint(starts):  # most words start no rule: one C-level test each
+                continue
             # Two forms of one word (surface and stem) may start the same rule: try it once.
             seen: set[int] | None = set() if len(forms) > 1 else None
             for f in forms:

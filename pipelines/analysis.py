@@ -19,6 +19,10 @@ from .store import Store, utcnow
 from .workers import check_workers, ordered_map
 
 
+FAST_CHUNK = 2000  # mentions per transaction for the lexicon and linear models
+SLOW_CHUNK = 256  # ... and for a transformer
+
+
 @dataclass
 class AnalysisSummary:
     model: str  # name@version stored in sentiments.model
@@ -53,27 +57,33 @@ def analyze_sentiment(
     model="auto",
     batch_size: int = 32,
     reanalyze: bool = False,
-    chunk_size: int = 256,
+    chunk_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = 1,
 ) -> AnalysisSummary:
     """Label mentions with ``model`` (a spec for :func:`nlp.sentiment.load_classifier` or a classifier).
 
     Only mentions without a current label from this exact model (``name@version``) are read, unless
-    ``reanalyze`` relabels everything. Each chunk of ``chunk_size`` mentions is classified and then
-    committed in one transaction. ``progress(done, total)`` is called after each chunk.
+    ``reanalyze`` relabels everything. Each chunk of ``chunk_size`` mentions (default: 2,000 for the
+    lexicon and linear models, 256 for a transformer) is classified and then committed in one
+    transaction. ``progress(done, total)`` is called after each chunk.
     ``workers`` processes classify with the lexicon or linear model (None: one per CPU; 1: in
     this process); this process reads and writes the store in id order, so the stored labels are
     the same whatever ``workers`` is. A transformer always runs here (torch uses the cores itself).
     """
     from nlp.sentiment import load_classifier
 
-    if batch_size < 1 or chunk_size < 1:
+    if batch_size < 1 or (chunk_size is not None and chunk_size < 1):
         raise InputError("batch size and chunk size must be at least 1")
     workers = check_workers(workers)
     clf = load_classifier(model, batch_size=batch_size) if isinstance(model, str) else model
-    if not _parallel_safe(clf):
+    fast = _parallel_safe(clf)
+    if not fast:
         workers = 1
+    if chunk_size is None:
+        # A commit costs milliseconds: the lexicon and linear models label thousands of texts in
+        # that time, a transformer a few (so a crash loses little of its slow work).
+        chunk_size = FAST_CHUNK if fast else SLOW_CHUNK
     if hasattr(clf, "batch_size"):
         clf.batch_size = batch_size
     model_id = f"{clf.name}@{clf.version}"

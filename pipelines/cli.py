@@ -459,7 +459,7 @@ def analyze_cmd(
     model: ModelOpt = "auto",
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Texts per model batch.")] = 32,
     reanalyze: Annotated[bool, typer.Option("--reanalyze", help="Relabel every mention, not only new or edited ones.")] = False,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Mentions committed per transaction.")] = 256,
+    chunk_size: Annotated[Optional[int], typer.Option("--chunk-size", min=1, help="Mentions committed per transaction (default: 2000 for lexicon/linear, 256 for a transformer).")] = None,
     labels: LabelsOpt = None,
     indicators: Annotated[bool, typer.Option("--indicators/--no-indicators",
                                              help="Also tag the six indicators (as `suara tag`).")] = True,
