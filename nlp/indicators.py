@@ -582,7 +582,12 @@ class IndicatorTagger:
                     if needs:
                         ok = possible.get(ri)
                         if ok is None:
-                            ok = possible[ri] = all(not need.isdisjoint(vocab) for need in needs)
+                            ok = True
+                            for need in needs:
+                                if need.isdisjoint(vocab):
+                                    ok = False
+                                    break
+                            possible[ri] = ok
                         if not ok:
                             continue
                     hit = self._try(doc, rule, pos)
