@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -40,6 +41,8 @@ def check_workers(workers: int | None) -> int:
 
 
 def _init(state: dict, engine) -> None:
+    # Ctrl-C is the main process's to handle: it stops after the chunks in flight, quietly.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _STATE.update(state)
     if engine is not None:
         # The forked copy of the parent's connection pool must never be used or closed here.
