@@ -48,6 +48,7 @@ DEFAULT_NEGATORS = ["tidak", "tak", "belum", "bukan", "tanpa", "kurang", "jangan
 DEFAULT_BRIDGE = ["ada", "pernah", "bisa", "mau", "perlu", "usah", "harus", "terlalu", "begitu", "sempat",
                   "juga", "lagi", "yang", "sama", "sekali"]
 DEFAULT_CLAUSE_WORDS = ["tapi", "tetapi", "namun", "padahal", "sedangkan", "melainkan"]
+TAG_CACHE = 100_000  # texts whose matches a tagger remembers
 _MAX_EXPANSION = 5000  # sequences one rule element may expand to (guards against typos in groups)
 
 
@@ -516,6 +517,16 @@ class IndicatorTagger:
         # start anywhere in the text is skipped without walking it.
         self._needs = {id(r): [frozenset(k for k in e if k != _END) for e in r.elements[1:]]
                        for r in (*self._rules, *self._excludes)}
+        # First token -> (index, rule, needs) of the rules it can start: no lookups per candidate.
+        self._cands = self._candidates(self._rules, self._first)
+        self._cands_ex = self._candidates(self._excludes, self._first_ex)
+        self._starts = {id(c): frozenset(c) for c in (self._cands, self._cands_ex)}
+        # Reviews repeat (short praise, templates): a text's matches are computed once.
+        self._cached_tag = lru_cache(maxsize=TAG_CACHE)(self._tag)
+
+    def _candidates(self, rules: list[Rule], first: dict[str, list[int]]) -> dict[str, tuple]:
+        return {tok: tuple((ri, rules[ri], tuple(self._needs[id(rules[ri])])) for ri in idx)
+                for tok, idx in first.items()}
 
     @property
     def version(self) -> str:
@@ -524,14 +535,21 @@ class IndicatorTagger:
 
     def tag(self, text: str | None) -> list[Match]:
         """Indicators found in ``text`` (none, one or several), in taxonomy order."""
-        if not text or not str(text).strip():
+        if not text:
+            return []
+        if type(text) is str:
+            return list(self._cached_tag(text))
+        return self._tag(text)
+
+    def _tag(self, text) -> list[Match]:
+        if not str(text).strip():
             return []
         doc = _scan(str(text), self.taxonomy.clause_words)
-        hits = self._find(doc, self._rules, self._first)
+        hits = self._find(doc, self._cands)
         if not hits:
             return []
         if self._excludes:
-            blocked = self._find(doc, self._excludes, self._first_ex)
+            blocked = self._find(doc, self._cands_ex)
             hits = [
                 h
                 for h in hits
@@ -543,23 +561,36 @@ class IndicatorTagger:
             hits = [h for h in hits if h.rule.unless not in complaints]
         return self._matches(doc, hits)
 
-    def _find(self, doc: _Doc, rules: list[Rule], first: dict[str, list[int]]) -> list[_Hit]:
+    def _find(self, doc: _Doc, cands: dict[str, tuple]) -> list[_Hit]:
         hits: list[_Hit] = []
-        seen: set[tuple[int, int]] = set()
         possible: dict[int, bool] = {}
         vocab = doc.vocab
+        starts = self._starts[id(cands)]
+        if vocab.isdisjoint(starts):  # no word of the text starts a rule
+            return hits
         for pos, forms in enumerate(doc.forms):
+            if forms.isdisjoint(starts):  # most words start no rule: one C-level test each
+                continue
+            # Two forms of one word (surface and stem) may start the same rule: try it once.
+            seen: set[int] | None = set() if len(forms) > 1 else None
             for f in forms:
-                for ri in first.get(f, ()):
-                    if (ri, pos) in seen:
-                        continue
-                    seen.add((ri, pos))
-                    ok = possible.get(ri)
-                    if ok is None:
-                        ok = possible[ri] = all(not need.isdisjoint(vocab) for need in self._needs[id(rules[ri])])
-                    if not ok:
-                        continue
-                    hit = self._try(doc, rules[ri], pos)
+                for ri, rule, needs in cands.get(f, ()):
+                    if seen is not None:
+                        if ri in seen:
+                            continue
+                        seen.add(ri)
+                    if needs:
+                        ok = possible.get(ri)
+                        if ok is None:
+                            ok = True
+                            for need in needs:
+                                if need.isdisjoint(vocab):
+                                    ok = False
+                                    break
+                            possible[ri] = ok
+                        if not ok:
+                            continue
+                    hit = self._try(doc, rule, pos)
                     if hit is not None:
                         hits.append(hit)
         return hits

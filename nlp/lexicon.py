@@ -63,7 +63,9 @@ BEFORE_CONTRAST = 0.5
 AFTER_CONTRAST = 1.5
 CONCEDED = 0.5
 CLAUSE_PUNCT = set(".!?;")
+_PUNCT = frozenset(".,!?;:")  # first characters of the punctuation tokens of the tokenizer
 MAX_NGRAM = 4
+SCORE_CACHE = 100_000  # texts whose score a classifier remembers (a few MB)
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,7 @@ def analyse(text: str | None, lexicon: Lexicon | None = None) -> list[Hit]:
     i = 0
     while i < n:
         tok = tokens[i]
-        if not tok[0].isalnum() and tok[0] in ".,!?;:":
+        if tok[0] in _PUNCT:
             end_negation()
             end_boost()
             if clause_weight == CONCEDED:  # "meskipun X, Y": the concession ends at the comma
@@ -215,11 +217,14 @@ def analyse(text: str | None, lexicon: Lexicon | None = None) -> list[Hit]:
             elif post:
                 hits[-1].multiplier *= POST_INTENSIFIERS[tok]
                 ends[-1] = i + 1
-            for state, reset in ((neg, end_negation), (boost, end_boost)):
-                if state["left"]:
-                    state["left"] -= 1
-                    if state["left"] == 0:
-                        reset()
+            if neg["left"]:
+                neg["left"] -= 1
+                if neg["left"] == 0:
+                    end_negation()
+            if boost["left"]:
+                boost["left"] -= 1
+                if boost["left"] == 0:
+                    end_boost()
             i += 1
             continue
         size, w, term = match
@@ -236,8 +241,9 @@ def analyse(text: str | None, lexicon: Lexicon | None = None) -> list[Hit]:
     return [h for h in hits if h.weight]
 
 
-def _multi_starts(lex: Lexicon) -> tuple[dict[str, int], dict[str, int]]:
-    """First token -> longest multi-word key starting with it (surface keys, stemmed keys)."""
+def _multi_starts(lex: Lexicon) -> tuple[dict[str, int], dict[str, int], dict[str, float]]:
+    """First token -> longest multi-word key starting with it (surface keys, stemmed keys), and
+    the one-word surface entries by word (no tuple to build per lookup)."""
     if not lex._starts:
         for name, keys in (("surface", lex.surface), ("stemmed", lex.stemmed)):
             starts: dict[str, int] = {}
@@ -245,35 +251,41 @@ def _multi_starts(lex: Lexicon) -> tuple[dict[str, int], dict[str, int]]:
                 if len(key) > 1 and len(key) > starts.get(key[0], 1):
                     starts[key[0]] = len(key)
             lex._starts[name] = starts
-    return lex._starts["surface"], lex._starts["stemmed"]
+        lex._starts["single"] = {key[0]: w for key, w in lex.surface.items() if len(key) == 1}
+    return lex._starts["surface"], lex._starts["stemmed"], lex._starts["single"]
 
 
 def _longest(lex: Lexicon, tokens: list[str], stems: list[str], i: int) -> tuple[int, float, str] | None:
     # Most tokens start no multi-word term: look up how long a term can start here instead of
     # building a tuple for every window size.
-    surface_starts, stem_starts = _multi_starts(lex)
-    top = min(max(surface_starts.get(tokens[i], 1), stem_starts.get(stems[i], 1)), MAX_NGRAM, len(tokens) - i)
-    for k in range(i + 1, i + top):  # a term never spans clause punctuation
-        t = tokens[k]
-        if not t[0].isalnum() and t[0] in ".,!?;:":
-            top = k - i
-            break
-    for size in range(top, 1, -1):
-        window = tuple(tokens[i : i + size])
-        w = lex.surface.get(window)
-        if w is not None:
-            return size, w, " ".join(window)
-        skey = tuple(stems[i : i + size])
-        w = lex.stemmed.get(skey)
-        if w is not None:
-            return size, w, lex.entry.get(skey, "")
+    surface_starts, stem_starts, single = _multi_starts(lex)
     tok = tokens[i]
-    w = lex.surface.get((tok,))
+    top = surface_starts.get(tok, 1)
+    top_stem = stem_starts.get(stems[i], 1)
+    if top_stem > top:
+        top = top_stem
+    if top > 1:
+        top = min(top, MAX_NGRAM, len(tokens) - i)
+        for k in range(i + 1, i + top):  # a term never spans clause punctuation
+            t = tokens[k]
+            if not t[0].isalnum() and t[0] in ".,!?;:":
+                top = k - i
+                break
+        for size in range(top, 1, -1):
+            window = tuple(tokens[i : i + size])
+            w = lex.surface.get(window)
+            if w is not None:
+                return size, w, " ".join(window)
+            skey = tuple(stems[i : i + size])
+            w = lex.stemmed.get(skey)
+            if w is not None:
+                return size, w, lex.entry.get(skey, "")
+    w = single.get(tok)
     if w is not None:
         return 1, w, tok
     # "kekecewaan" -> stem "kecewa", a listed word. Only listed words are matched through a
     # stem, never the stems of listed words ("berhari-hari" must not make "hari" negative).
-    w = lex.surface.get((stems[i],))
+    w = single.get(stems[i])
     if w is not None:
         return 1, w, stems[i]
     return None
@@ -318,6 +330,8 @@ class LexiconClassifier:
     def __init__(self, path: str | Path = LEXICON_FILE, thresholds: dict | None = None):
         self.lexicon = load_lexicon(path)
         self.thresholds = dict(thresholds or self.lexicon.band)
+        # Reviews repeat ("mantap", "bagus", templates): a text's score is computed once.
+        self._cached_score = lru_cache(maxsize=SCORE_CACHE)(self._score)
 
     @property
     def version(self) -> str:
@@ -332,6 +346,11 @@ class LexiconClassifier:
         return f"{self.name}@{self.version}"
 
     def score(self, text: str | None) -> float:
+        if text is None or type(text) is str:
+            return self._cached_score(text)
+        return self._score(text)
+
+    def _score(self, text: str | None) -> float:
         return raw_score(analyse(text, self.lexicon))
 
     def classify(self, texts) -> list:

@@ -16,6 +16,11 @@ import pandas as pd
 
 from .errors import InputError
 from .store import Store, utcnow
+from .workers import check_workers, ordered_map
+
+
+FAST_CHUNK = 2000  # mentions per transaction for the lexicon and linear models
+SLOW_CHUNK = 256  # ... and for a transformer
 
 
 @dataclass
@@ -52,21 +57,33 @@ def analyze_sentiment(
     model="auto",
     batch_size: int = 32,
     reanalyze: bool = False,
-    chunk_size: int = 256,
+    chunk_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = 1,
 ) -> AnalysisSummary:
     """Label mentions with ``model`` (a spec for :func:`nlp.sentiment.load_classifier` or a classifier).
 
     Only mentions without a current label from this exact model (``name@version``) are read, unless
-    ``reanalyze`` relabels everything. Each chunk of ``chunk_size`` mentions is classified and then
-    committed in one transaction. ``progress(done, total)`` is called after each chunk.
+    ``reanalyze`` relabels everything. Each chunk of ``chunk_size`` mentions (default: 2,000 for the
+    lexicon and linear models, 256 for a transformer) is classified and then committed in one
+    transaction. ``progress(done, total)`` is called after each chunk.
+    ``workers`` processes classify with the lexicon or linear model (None: one per CPU; 1: in
+    this process); this process reads and writes the store in id order, so the stored labels are
+    the same whatever ``workers`` is. A transformer always runs here (torch uses the cores itself).
     """
-    from nlp.evaluate import classify_with_ratings
     from nlp.sentiment import load_classifier
 
-    if batch_size < 1 or chunk_size < 1:
+    if batch_size < 1 or (chunk_size is not None and chunk_size < 1):
         raise InputError("batch size and chunk size must be at least 1")
+    workers = check_workers(workers)
     clf = load_classifier(model, batch_size=batch_size) if isinstance(model, str) else model
+    fast = _parallel_safe(clf)
+    if not fast:
+        workers = 1
+    if chunk_size is None:
+        # A commit costs milliseconds: the lexicon and linear models label thousands of texts in
+        # that time, a transformer a few (so a crash loses little of its slow work).
+        chunk_size = FAST_CHUNK if fast else SLOW_CHUNK
     if hasattr(clf, "batch_size"):
         clf.batch_size = batch_size
     model_id = f"{clf.name}@{clf.version}"
@@ -76,34 +93,30 @@ def analyze_sentiment(
     run_id = store.start_run("analyze", target=model_id)
     counts: Counter = Counter()
     start = time.perf_counter()
-    last_id = 0
     try:
-        while True:
-            rows = store.pending_sentiments(model_id, chunk_size, after_id=last_id, before=before)
-            if not rows:
-                break
-            preds = classify_with_ratings(clf, [mention_text(r["title"], r["text"]) for r in rows],
-                                          [r["rating"] for r in rows], batch_size)
+        chunks = ((rows, ([mention_text(r["title"], r["text"]) for r in rows], [r["rating"] for r in rows]))
+                  for rows in _pending_chunks(store, model_id, chunk_size, before))
+        state = {"clf": clf, "batch_size": batch_size}
+        for rows, preds in ordered_map(_classify, state, chunks, workers, store.engine):
             now = utcnow()
             store.save_sentiments(
                 [
                     dict(
                         mention_id=r["id"],
                         model=model_id,
-                        label=p.label,
-                        p_positive=float(p.probs.get("positive", 0.0)),
-                        p_neutral=float(p.probs.get("neutral", 0.0)),
-                        p_negative=float(p.probs.get("negative", 0.0)),
+                        label=label,
+                        p_positive=p_pos,
+                        p_neutral=p_neu,
+                        p_negative=p_neg,
                         content_hash=r["content_hash"],
                         analyzed_at=now,
                     )
-                    for r, p in zip(rows, preds)
+                    for r, (label, p_pos, p_neu, p_neg) in zip(rows, preds)
                 ]
             )
-            counts.update(p.label for p in preds)
+            counts.update(p[0] for p in preds)
             summary.labelled += len(rows)
             summary.chunks += 1
-            last_id = rows[-1]["id"]
             if progress:
                 progress(summary.labelled, summary.pending)
     except BaseException as exc:
@@ -118,6 +131,34 @@ def analyze_sentiment(
 
     store.finish_run(run_id, "ok", UpsertResult(new=summary.labelled))
     return summary
+
+
+def _parallel_safe(clf) -> bool:
+    from nlp.lexicon import LexiconClassifier
+    from nlp.linear import LinearClassifier
+
+    return isinstance(clf, (LexiconClassifier, LinearClassifier))
+
+
+def _pending_chunks(store: Store, model_id: str, chunk_size: int, before):
+    # Keyset pagination: one chunk in memory, never the list of every pending id.
+    last_id = 0
+    while True:
+        rows = store.pending_sentiments(model_id, chunk_size, after_id=last_id, before=before)
+        if not rows:
+            return
+        yield rows
+        last_id = rows[-1]["id"]
+
+
+def _classify(state: dict, payload) -> list[tuple[str, float, float, float]]:
+    # Runs in a worker process (or in-process): texts and stars in, plain tuples out.
+    from nlp.evaluate import classify_with_ratings
+
+    texts, ratings = payload
+    preds = classify_with_ratings(state["clf"], texts, ratings, state["batch_size"])
+    return [(p.label, float(p.probs.get("positive", 0.0)), float(p.probs.get("neutral", 0.0)),
+             float(p.probs.get("negative", 0.0))) for p in preds]
 
 
 def sentiments_frame(store: Store, model: str | None = None) -> pd.DataFrame:

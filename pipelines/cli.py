@@ -431,6 +431,10 @@ PrecisionOpt = Annotated[
 ]
 
 
+WorkersOpt = Annotated[Optional[int], typer.Option(
+    "--workers", min=1, help="Processes for lexicon/linear sentiment and tagging (default: one per CPU; 1: in-process).")]
+
+
 def _load_model(model: str, labels: Optional[str], batch_size: int, text_only: bool = False, precision: str = "fp32",
                 calibration_texts=None):
     """load_classifier, with auto's fallback warnings printed as one line each."""
@@ -454,13 +458,14 @@ def analyze_cmd(
     model: ModelOpt = "auto",
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Texts per model batch.")] = 32,
     reanalyze: Annotated[bool, typer.Option("--reanalyze", help="Relabel every mention, not only new or edited ones.")] = False,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Mentions committed per transaction.")] = 256,
+    chunk_size: Annotated[Optional[int], typer.Option("--chunk-size", min=1, help="Mentions committed per transaction (default: 2000 for lexicon/linear, 256 for a transformer).")] = None,
     labels: LabelsOpt = None,
     indicators: Annotated[bool, typer.Option("--indicators/--no-indicators",
                                              help="Also tag the six indicators (as `suara tag`).")] = True,
     text_only: TextOnlyOpt = False,
     db: DbOpt = None,
     precision: PrecisionOpt = "fp32",
+    workers: WorkersOpt = None,
 ) -> None:
     """Label every mention not yet labelled by the model, then tag indicators (resumable: commits chunk by chunk)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -482,7 +487,7 @@ def analyze_cmd(
             bar.update(task, completed=done, total=total, rate=f"{done / elapsed:,.0f} texts/s" if elapsed else "")
 
         res = analyze_sentiment(store, model=clf, batch_size=batch_size, reanalyze=reanalyze,
-                                chunk_size=chunk_size, progress=progress)
+                                chunk_size=chunk_size, progress=progress, workers=workers)
     lab = res.labels
     out.print(
         f"{res.model}: labelled {res.labelled} of {res.pending} pending mentions "
@@ -494,7 +499,8 @@ def analyze_cmd(
     if indicators:
         from .tagging import tag_indicators
 
-        out.print(f"indicators: tagged {tag_indicators(store, reanalyze=reanalyze)} mention(s)", highlight=False)
+        out.print(f"indicators: tagged {tag_indicators(store, reanalyze=reanalyze, workers=workers)} mention(s)",
+                  highlight=False)
 
 
 @app.command("evaluate")
@@ -732,6 +738,7 @@ def tag_cmd(
     text: Annotated[Optional[str], typer.Option("--text", help="Tag this text and print the matches (store untouched).")] = None,
     taxonomy: TaxonomyOpt = None,
     db: DbOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Tag stored mentions with the six indicators (incremental: new, edited, or taxonomy changed)."""
     from nlp.indicators import get_tagger
@@ -753,7 +760,7 @@ def tag_cmd(
     try:
         with Progress(TextColumn("tagging"), BarColumn(), MofNCompleteColumn(), console=console, transient=True) as bar:
             task = bar.add_task("tag", total=None)
-            n = tag_indicators(store, reanalyze=reanalyze, taxonomy=taxonomy,
+            n = tag_indicators(store, reanalyze=reanalyze, taxonomy=taxonomy, workers=workers,
                                progress=lambda done, total: bar.update(task, completed=done, total=total))
         summary = indicator_summary(store)
     finally:

@@ -13,12 +13,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import delete, inspect, or_, select, text
+from sqlalchemy import case, delete, func, inspect, or_, select, text
 
 from nlp.indicators import INDICATORS, Taxonomy, get_tagger
 
 from .errors import InputError
 from .store import Store, indicator_tagging, indicators, mentions, utcnow
+from .workers import check_workers, ordered_map
 
 Progress = Callable[[int, int], None]  # (mentions done, mentions to do)
 _IN = 500  # ids per IN (...) clause: well under every database's parameter limit
@@ -38,16 +39,56 @@ def _ensure_schema(store: Store) -> None:
             conn.execute(text("ALTER TABLE indicators ADD COLUMN signal VARCHAR(16)"))
 
 
-def pending_mentions(store: Store, taxonomy_id: str, reanalyze: bool = False) -> list[int]:
-    """Ids of mentions to tag: untagged, edited since tagging, or tagged by another taxonomy."""
+def _pending_query(taxonomy_id: str, reanalyze: bool):
     t = indicator_tagging
-    q = select(mentions.c.id).order_by(mentions.c.id)
+    q = select(mentions.c.id)
     if not reanalyze:
         q = q.select_from(mentions.outerjoin(t, t.c.mention_id == mentions.c.id)).where(
             or_(t.c.mention_id.is_(None), t.c.taxonomy != taxonomy_id, t.c.content_hash != mentions.c.content_hash)
         )
+    return q
+
+
+def pending_mentions(store: Store, taxonomy_id: str, reanalyze: bool = False) -> list[int]:
+    """Ids of mentions to tag: untagged, edited since tagging, or tagged by another taxonomy."""
     with store.engine.connect() as conn:
-        return [r[0] for r in conn.execute(q)]
+        return [r[0] for r in conn.execute(_pending_query(taxonomy_id, reanalyze).order_by(mentions.c.id))]
+
+
+def count_pending(store: Store, taxonomy_id: str, reanalyze: bool = False) -> int:
+    """How many mentions :func:`tag_indicators` would tag now."""
+    q = _pending_query(taxonomy_id, reanalyze).with_only_columns(func.count(), maintain_column_froms=True)
+    with store.engine.connect() as conn:
+        return int(conn.execute(q).scalar_one())
+
+
+def _pending_chunks(store: Store, taxonomy_id: str, reanalyze: bool, chunk_size: int):
+    """Pending mentions ``(id, title, text, content_hash)``, ``chunk_size`` at a time by id.
+
+    Keyset pagination (``id > last``): memory stays one chunk whatever the store holds. With
+    ``reanalyze`` every mention is read once, since ids only grow.
+    """
+    last = 0
+    while True:
+        q = (
+            _pending_query(taxonomy_id, reanalyze)
+            .add_columns(mentions.c.title, mentions.c.text, mentions.c.content_hash)
+            .where(mentions.c.id > last)
+            .order_by(mentions.c.id)
+            .limit(chunk_size)
+        )
+        with store.engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(q)]
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][0]
+
+
+def _tag_texts(state: dict, texts: list[str]) -> list[list[tuple[str, str, str]]]:
+    # Runs in a worker process (or in-process): only texts in, only plain tuples out.
+    tagger = state["tagger"]
+    return [[(m.indicator, m.evidence, m.signal) for m in tagger.tag(t)] for t in texts]
 
 
 def tag_indicators(
@@ -57,43 +98,38 @@ def tag_indicators(
     chunk_size: int = 1000,
     progress: Progress | None = None,
     taxonomy: Taxonomy | str | Path | None = None,
+    workers: int | None = 1,
 ) -> int:
     """Tag every mention that needs it; return how many mentions were tagged.
 
     Idempotent: a second run with the same taxonomy and unchanged mentions tags nothing.
     ``reanalyze`` re-tags everything. ``progress(done, total)`` is called after each chunk.
+    ``workers`` processes tag the texts (None: one per CPU; 1: in this process); this process
+    reads and writes the store, one transaction per chunk, in id order, so the stored rows are
+    the same whatever ``workers`` is.
     """
     if chunk_size < 1:
         raise InputError(f"chunk_size must be at least 1, got {chunk_size}")
+    workers = check_workers(workers)
     tagger = get_tagger(taxonomy)
     tax_id = tagger.version
     _ensure_schema(store)
-    ids = pending_mentions(store, tax_id, reanalyze)
-    total = len(ids)
+    total = count_pending(store, tax_id, reanalyze)
     done = 0
-    for start in range(0, total, chunk_size):
-        chunk = ids[start : start + chunk_size]
+    chunks = ((rows, [mention_text(r[1], r[2]) for r in rows])
+              for rows in _pending_chunks(store, tax_id, reanalyze, chunk_size))
+    for rows, found_per_row in ordered_map(_tag_texts, {"tagger": tagger}, chunks, workers, store.engine):
+        now = utcnow()
+        tag_rows, ind_rows = [], []
+        for (mid, _title, _body, chash), found in zip(rows, found_per_row):
+            tag_rows.append(dict(mention_id=mid, taxonomy=tax_id, content_hash=chash,
+                                 n_indicators=len(found), tagged_at=now))
+            ind_rows.extend(
+                dict(mention_id=mid, indicator=ind, evidence=ev, signal=sig,
+                     taxonomy=tax_id, content_hash=chash, tagged_at=now)
+                for ind, ev, sig in found
+            )
         with store.engine.begin() as conn:
-            rows = []
-            for part in _parts(chunk):
-                rows.extend(
-                    conn.execute(
-                        select(mentions.c.id, mentions.c.title, mentions.c.text, mentions.c.content_hash).where(
-                            mentions.c.id.in_(part)
-                        )
-                    )
-                )
-            now = utcnow()
-            tag_rows, ind_rows = [], []
-            for mid, title, body, chash in rows:
-                found = tagger.tag(mention_text(title, body))
-                tag_rows.append(dict(mention_id=mid, taxonomy=tax_id, content_hash=chash,
-                                     n_indicators=len(found), tagged_at=now))
-                ind_rows.extend(
-                    dict(mention_id=mid, indicator=m.indicator, evidence=m.evidence, signal=m.signal,
-                         taxonomy=tax_id, content_hash=chash, tagged_at=now)
-                    for m in found
-                )
             for part in _parts([r["mention_id"] for r in tag_rows]):
                 conn.execute(delete(indicators).where(indicators.c.mention_id.in_(part)))
                 conn.execute(delete(indicator_tagging).where(indicator_tagging.c.mention_id.in_(part)))
@@ -101,10 +137,10 @@ def tag_indicators(
                 conn.execute(indicators.insert(), ind_rows)
             if tag_rows:
                 conn.execute(indicator_tagging.insert(), tag_rows)
-        done += len(chunk)
+        done += len(rows)
         if progress is not None:
-            progress(done, total)
-    return total
+            progress(done, max(total, done))
+    return done
 
 
 def _parts(ids: Sequence[int]):
@@ -149,18 +185,29 @@ def indicator_summary(store: Store) -> pd.DataFrame:
     ``tagged`` (mentions read by the tagger) and ``taxonomies`` (ids found in the store).
     """
     tax = get_tagger().taxonomy
-    df = indicators_frame(store)
+    _ensure_schema(store)
+    # Counted in SQL: the store may hold millions of tags, the summary is six rows.
+    q = (
+        select(indicators.c.indicator, indicators.c.signal, func.count())
+        .join(mentions, mentions.c.id == indicators.c.mention_id)
+        .group_by(indicators.c.indicator, indicators.c.signal)
+    )
+    t = indicator_tagging
     with store.engine.connect() as conn:
-        tagged = pd.read_sql(select(indicator_tagging), conn)
+        counts = {(ind, sig): int(n) for ind, sig, n in conn.execute(q)}
+        n_tagged, n_none = conn.execute(
+            select(func.count(), func.coalesce(func.sum(case((t.c.n_indicators == 0, 1), else_=0)), 0)).select_from(t)
+        ).one()
+        taxonomies = [r[0] for r in conn.execute(select(t.c.taxonomy).distinct().order_by(t.c.taxonomy))]
     rows = []
     for key in INDICATORS:
-        sub = df[df.indicator == key]
-        rows.append(dict(indicator=key, name=tax.name(key), mentions=len(sub),
-                         complaint_cue=int((sub.signal == "complaint").sum()),
-                         praise_cue=int((sub.signal == "praise").sum()),
-                         mixed_cue=int((sub.signal == "mixed").sum())))
-    rows.append(dict(indicator="(none)", name="no indicator", mentions=int((tagged.n_indicators == 0).sum()),
+        mine = {sig: n for (ind, sig), n in counts.items() if ind == key}
+        rows.append(dict(indicator=key, name=tax.name(key), mentions=sum(mine.values()),
+                         complaint_cue=mine.get("complaint", 0),
+                         praise_cue=mine.get("praise", 0),
+                         mixed_cue=mine.get("mixed", 0)))
+    rows.append(dict(indicator="(none)", name="no indicator", mentions=int(n_none),
                      complaint_cue=0, praise_cue=0, mixed_cue=0))
     out = pd.DataFrame(rows)
-    out.attrs.update(tagged=len(tagged), taxonomies=sorted(tagged.taxonomy.unique().tolist()))
+    out.attrs.update(tagged=int(n_tagged), taxonomies=sorted(taxonomies))
     return out
