@@ -44,6 +44,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     create_engine,
     event,
     func,
@@ -192,6 +193,8 @@ crawl_gaps = Table(
 MENTION_FIELDS = [c.name for c in mentions.columns if c.name != "id"]
 # Fields whose change makes a new version of a mention.
 HASHED_FIELDS = ("title", "text", "rating", "reply_text")
+# Fields an unchanged mention still refreshes (likes, fetch time, ...).
+_REFRESHED = ("thumbs_up", "fetched_at", "reply_at", "app_version", "url")
 
 
 def utcnow() -> datetime:
@@ -216,8 +219,12 @@ def to_utc(value: Any) -> datetime | None:
     return value
 
 
+# json.dumps with options builds a new encoder per call; this one writes the same text.
+_HASH_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
 def content_hash(row: dict) -> str:
-    payload = json.dumps([row.get(k) for k in HASHED_FIELDS], ensure_ascii=False, default=str)
+    payload = _HASH_JSON.encode([row.get(k) for k in HASHED_FIELDS])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -238,9 +245,12 @@ class UpsertResult:
         return self
 
 
+_MENTION_FIELD_SET = frozenset(MENTION_FIELDS)
+
+
 def _prepare(row: dict, fetched_at: datetime) -> dict:
-    unknown = set(row) - set(MENTION_FIELDS)
-    if unknown:
+    if not _MENTION_FIELD_SET.issuperset(row):
+        unknown = set(row) - _MENTION_FIELD_SET
         raise InputError(f"unknown mention field(s): {', '.join(sorted(unknown))}")
     for req in ("source", "source_id", "app"):
         if row.get(req) in (None, ""):
@@ -250,7 +260,10 @@ def _prepare(row: dict, fetched_at: datetime) -> dict:
     out["text"] = out["text"] or ""
     out["kind"] = out["kind"] or "review"
     for k in ("created_at", "updated_at", "reply_at", "fetched_at"):
-        out[k] = to_utc(out[k])
+        v = out[k]
+        # A naive datetime (an importer's rows) is already what to_utc returns.
+        if v is not None and not (v.__class__ is datetime and v.tzinfo is None):
+            out[k] = to_utc(v)
     out["fetched_at"] = out["fetched_at"] or fetched_at
     if out["rating"] is not None:
         out["rating"] = float(out["rating"])
@@ -328,14 +341,19 @@ class Store:
         by_source: dict[str, list[str]] = {}
         for source, sid in prepared:
             by_source.setdefault(source, []).append(sid)
+        # Only what deciding needs: reading every stored text and time back made re-imports slow.
         existing: dict[tuple[str, str], Any] = {}
+        light = (mentions.c.id, mentions.c.source, mentions.c.source_id, mentions.c.content_hash,
+                 *(mentions.c[k] for k in _REFRESHED))
         for source, sids in by_source.items():
             for chunk in _chunks(sids, 500):
-                q = select(mentions).where(mentions.c.source == source, mentions.c.source_id.in_(chunk))
+                q = select(*light).where(mentions.c.source == source, mentions.c.source_id.in_(chunk))
                 for r in conn.execute(q).mappings():
                     existing[(r["source"], r["source_id"])] = r
         inserted = self._insert_new_many(conn, [p for key, p in prepared.items() if key not in existing])
         result.new += len(inserted)
+        refresh: dict[tuple[str, ...], list[dict]] = {}
+        edited: list[tuple[int, dict]] = []
         for key, p in prepared.items():
             if key in inserted:
                 continue
@@ -343,40 +361,51 @@ class Store:
             if old is None:
                 # A concurrent writer inserted it first: treat it as an existing row.
                 old = conn.execute(
-                    select(mentions).where(mentions.c.source == key[0], mentions.c.source_id == key[1])
+                    select(*light).where(mentions.c.source == key[0], mentions.c.source_id == key[1])
                 ).mappings().one()
             if old["content_hash"] == p["content_hash"]:
                 # Same content; refresh fields that change without an edit (likes, fetch time).
-                changes = {
-                    k: p[k]
-                    for k in ("thumbs_up", "fetched_at", "reply_at", "app_version", "url")
-                    if p[k] is not None and p[k] != old[k]
-                }
+                changes = {k: p[k] for k in _REFRESHED if p[k] is not None and p[k] != old[k]}
                 if changes:
-                    conn.execute(update(mentions).where(mentions.c.id == old["id"]).values(**changes))
+                    changes["_id"] = old["id"]
+                    refresh.setdefault(tuple(changes), []).append(changes)
                 result.unchanged += 1
                 continue
-            conn.execute(
-                mention_versions.insert().values(
-                    mention_id=old["id"],
-                    title=old["title"],
-                    text=old["text"],
-                    rating=old["rating"],
-                    updated_at=old["updated_at"],
-                    reply_text=old["reply_text"],
-                    reply_at=old["reply_at"],
-                    content_hash=old["content_hash"],
-                    superseded_at=now,
-                )
-            )
+            edited.append((old["id"], p))
+        # One executemany per set of changed columns instead of one UPDATE per row.
+        for params in refresh.values():
+            # The SET clause comes from the parameters' column names (the same in every dict of a group).
+            conn.execute(update(mentions).where(mentions.c.id == bindparam("_id")), params)
+        if edited:
+            result.updated += self._version_edits(conn, edited, now)
+        return result
+
+    def _version_edits(self, conn: Connection, edited: list[tuple[int, dict]], now: datetime) -> int:
+        """Keep each edited mention's stored content as a version, then store the new one."""
+        olds: dict[int, Any] = {}
+        for chunk in _chunks([mid for mid, _ in edited], 500):
+            for r in conn.execute(select(mentions).where(mentions.c.id.in_(chunk))).mappings():
+                olds[r["id"]] = r
+        conn.execute(mention_versions.insert(), [
+            dict(mention_id=mid, title=olds[mid]["title"], text=olds[mid]["text"], rating=olds[mid]["rating"],
+                 updated_at=olds[mid]["updated_at"], reply_text=olds[mid]["reply_text"],
+                 reply_at=olds[mid]["reply_at"], content_hash=olds[mid]["content_hash"], superseded_at=now)
+            for mid, _ in edited
+        ])
+        groups: dict[tuple[str, ...], list[dict]] = {}
+        for mid, p in edited:
+            old = olds[mid]
             values = {k: v for k, v in p.items() if k not in ("source", "source_id")}
             # Keep what the new payload does not know (a source may omit the creation time).
             for k, v in list(values.items()):
                 if v is None and old[k] is not None and k not in HASHED_FIELDS:
                     values.pop(k)
-            conn.execute(update(mentions).where(mentions.c.id == old["id"]).values(**values))
-            result.updated += 1
-        return result
+            values["_id"] = mid
+            groups.setdefault(tuple(values), []).append(values)
+        for params in groups.values():
+            # The SET clause comes from the parameters' column names (the same in every dict of a group).
+            conn.execute(update(mentions).where(mentions.c.id == bindparam("_id")), params)
+        return len(edited)
 
     def _insert_new_many(self, conn: Connection, rows: list[dict]) -> set[tuple[str, str]]:
         """Insert rows (all with the same keys) in one executemany per 500; the keys actually inserted.
