@@ -332,11 +332,18 @@ def sniff_playstore_csv(path: str | Path) -> bool:
     lines = text.lstrip().split("\n")
     if max((",", ";", "\t"), key=lines[0].count) != ",":
         return False
+    buf = io.StringIO(text, newline="")
+    rows = []
     try:
-        rows = [r for r in csv.reader(io.StringIO(text, newline=""), strict=True) if any(c.strip() for c in r)]
+        for r in csv.reader(buf, strict=True):
+            if any(c.strip() for c in r):
+                rows.append(r)
+                if len(rows) == 2:
+                    break
     except csv.Error:
         return False
-    if len(rows) < 3:  # a header and one whole row (the last one read may be cut off)
+    # A header and one whole row: the row must end before the block read does, or the file with it.
+    if len(rows) < 2 or (buf.tell() >= len(text) and len(head) == 1 << 20):
         return False
     header = [h.strip() for h in rows[0]]
     if len(rows[1]) != len(header):
