@@ -246,6 +246,16 @@ class UpsertResult:
 
 
 _MENTION_FIELD_SET = frozenset(MENTION_FIELDS)
+_TIME_FIELDS = ("created_at", "updated_at", "reply_at", "fetched_at")
+
+
+def _sqlite_value(v: Any) -> Any:
+    """A value as SQLAlchemy stores it in SQLite (datetimes as its DATETIME text)."""
+    return v.isoformat(" ", "microseconds") if isinstance(v, datetime) else v
+
+
+def _same(v: Any) -> Any:
+    return v
 
 
 def _prepare(row: dict, fetched_at: datetime) -> dict:
@@ -255,11 +265,12 @@ def _prepare(row: dict, fetched_at: datetime) -> dict:
     for req in ("source", "source_id", "app"):
         if row.get(req) in (None, ""):
             raise InputError(f"mention is missing required field {req!r}")
-    out = {k: row.get(k) for k in MENTION_FIELDS}
+    out = dict.fromkeys(MENTION_FIELDS)
+    out.update(row)
     out["source_id"] = str(out["source_id"])
     out["text"] = out["text"] or ""
     out["kind"] = out["kind"] or "review"
-    for k in ("created_at", "updated_at", "reply_at", "fetched_at"):
+    for k in _TIME_FIELDS:
         v = out[k]
         # A naive datetime (an importer's rows) is already what to_utc returns.
         if v is not None and not (v.__class__ is datetime and v.tzinfo is None):
@@ -341,15 +352,12 @@ class Store:
         by_source: dict[str, list[str]] = {}
         for source, sid in prepared:
             by_source.setdefault(source, []).append(sid)
-        # Only what deciding needs: reading every stored text and time back made re-imports slow.
-        existing: dict[tuple[str, str], Any] = {}
-        light = (mentions.c.id, mentions.c.source, mentions.c.source_id, mentions.c.content_hash,
-                 *(mentions.c[k] for k in _REFRESHED))
-        for source, sids in by_source.items():
-            for chunk in _chunks(sids, 500):
-                q = select(*light).where(mentions.c.source == source, mentions.c.source_id.in_(chunk))
-                for r in conn.execute(q).mappings():
-                    existing[(r["source"], r["source_id"])] = r
+        # On SQLite, plain SQL with values in the stored text form: SQLAlchemy's per-value bind and
+        # result processing cost more than SQLite itself in a large import. Compared values below
+        # are then in that form too (``_db``).
+        raw = self.dialect == "sqlite"
+        db = _sqlite_value if raw else _same
+        existing = self._existing(conn, by_source, raw)
         inserted = self._insert_new_many(conn, [p for key, p in prepared.items() if key not in existing])
         result.new += len(inserted)
         refresh: dict[tuple[str, ...], list[dict]] = {}
@@ -360,12 +368,16 @@ class Store:
             old = existing.get(key)
             if old is None:
                 # A concurrent writer inserted it first: treat it as an existing row.
-                old = conn.execute(
-                    select(*light).where(mentions.c.source == key[0], mentions.c.source_id == key[1])
-                ).mappings().one()
+                old = self._existing(conn, {key[0]: [key[1]]}, raw)[key]
             if old["content_hash"] == p["content_hash"]:
                 # Same content; refresh fields that change without an edit (likes, fetch time).
-                changes = {k: p[k] for k in _REFRESHED if p[k] is not None and p[k] != old[k]}
+                changes = {}
+                for k in _REFRESHED:
+                    v = p[k]
+                    if v is not None:
+                        v = db(v)
+                        if v != old[k]:
+                            changes[k] = v
                 if changes:
                     changes["_id"] = old["id"]
                     refresh.setdefault(tuple(changes), []).append(changes)
@@ -373,12 +385,35 @@ class Store:
                 continue
             edited.append((old["id"], p))
         # One executemany per set of changed columns instead of one UPDATE per row.
-        for params in refresh.values():
-            # The SET clause comes from the parameters' column names (the same in every dict of a group).
-            conn.execute(update(mentions).where(mentions.c.id == bindparam("_id")), params)
+        for cols, params in refresh.items():
+            if raw:
+                sets = ", ".join(f"{k} = ?" for k in cols if k != "_id")
+                conn.exec_driver_sql(f"UPDATE mentions SET {sets} WHERE id = ?", [tuple(d.values()) for d in params])
+            else:
+                # The SET clause comes from the parameters' column names (the same in every dict of a group).
+                conn.execute(update(mentions).where(mentions.c.id == bindparam("_id")), params)
         if edited:
             result.updated += self._version_edits(conn, edited, now)
         return result
+
+    def _existing(self, conn: Connection, by_source: dict[str, list[str]], raw: bool) -> dict[tuple[str, str], Any]:
+        """(source, source_id) -> the stored id, content hash and refreshed fields of those stored.
+
+        Only what deciding needs: reading every stored text and time back made re-imports slow."""
+        existing: dict[tuple[str, str], Any] = {}
+        names = ("id", "source", "source_id", "content_hash", *_REFRESHED)
+        light = [mentions.c[k] for k in names]
+        for source, sids in by_source.items():
+            for chunk in _chunks(sids, 500):
+                if raw:
+                    q = (f"SELECT {', '.join(names)} FROM mentions "
+                         f"WHERE source = ? AND source_id IN ({', '.join('?' * len(chunk))})")
+                    res = conn.exec_driver_sql(q, (source, *chunk))
+                else:
+                    res = conn.execute(select(*light).where(mentions.c.source == source, mentions.c.source_id.in_(chunk)))
+                for r in res.fetchall():
+                    existing[(r[1], r[2])] = dict(zip(names, r))
+        return existing
 
     def _version_edits(self, conn: Connection, edited: list[tuple[int, dict]], now: datetime) -> int:
         """Keep each edited mention's stored content as a version, then store the new one."""
@@ -422,9 +457,9 @@ class Store:
                     done.add((row["source"], row["source_id"]))
             return done
         if self.dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+            return self._insert_new_sqlite(conn, rows)
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+
         stmt = (
             dialect_insert(mentions)
             .on_conflict_do_nothing(index_elements=["source", "source_id"])
@@ -434,6 +469,30 @@ class Store:
             # RETURNING yields only the rows inserted: a row a concurrent writer stored first is absent.
             done.update((r[0], r[1]) for r in conn.execute(stmt, chunk))
         return done
+
+    def _insert_new_sqlite(self, conn: Connection, rows: list[dict]) -> set[tuple[str, str]]:
+        """SQLite: a plain executemany (RETURNING and SQLAlchemy's per-value processing cost more
+        than the inserts). Rows a concurrent writer stored first are skipped by ON CONFLICT; they
+        are told apart by rowid: once this INSERT began, the transaction holds the write lock, so
+        the rows it added have the consecutive ids that end at last_insert_rowid()."""
+        times = [i for i, k in enumerate(MENTION_FIELDS) if k in _TIME_FIELDS]
+        params = []
+        for p in rows:
+            values = [p[k] for k in MENTION_FIELDS]
+            for i in times:
+                if values[i] is not None:
+                    values[i] = _sqlite_value(values[i])
+            params.append(tuple(values))
+        sql = (f"INSERT INTO mentions ({', '.join(MENTION_FIELDS)}) VALUES ({', '.join('?' * len(MENTION_FIELDS))}) "
+               "ON CONFLICT (source, source_id) DO NOTHING")
+        count = conn.exec_driver_sql(sql, params).rowcount
+        if count == len(rows):
+            return {(p["source"], p["source_id"]) for p in rows}
+        if count <= 0:
+            return set()
+        last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar()
+        res = conn.exec_driver_sql("SELECT source, source_id FROM mentions WHERE id > ? AND id <= ?", (last - count, last))
+        return {(r[0], r[1]) for r in res}
 
     def _insert_new(self, conn: Connection, row: dict) -> bool:
         if self.dialect in ("sqlite", "postgresql"):
