@@ -164,15 +164,21 @@ class _Rows:
 
     def check(self, rec: dict, where: str) -> tuple[str, datetime]:
         """Validate a record (raises InputError on the first problem); its id and time."""
-        row = self.row(rec, where, keyed=False)
-        return row["source_id"], row["created_at"]
+        return self.row(rec, where, keyed=False)  # type: ignore[return-value]
 
-    def row(self, rec: dict, where: str, keyed: bool = True) -> dict:
+    def row(self, rec: dict, where: str, keyed: bool = True) -> dict | tuple[str, datetime]:
+        """The ``mentions`` row of a record, or with ``keyed=False`` only (id, time) after the same checks.
+
+        Strings (every CSV value) take inline fast paths; anything else goes through the helpers,
+        in the order the checks always ran, so a row with two problems names the same one."""
         path, zone, utc = self.path, self.zone, self.utc
         for col in REQUIRED:
             if col not in rec:
                 raise InputError(f"{path}: {where}: missing column {col!r}")
-        rid = _text(rec["reviewId"], path, where, "reviewId")
+        get = rec.get
+        rid = rec["reviewId"]
+        if rid.__class__ is not str or rid.isspace():
+            rid = _text(rid, path, where, "reviewId")
         if not rid:
             raise InputError(f"{path}: {where}, column 'reviewId': empty")
         score = _int(rec["score"], path, where, "score", 1, 5)
@@ -181,23 +187,42 @@ class _Rows:
         at = _time(rec["at"], zone, path, where, "at", utc)
         if at is None:
             raise InputError(f"{path}: {where}, column 'at': empty")
-        get = rec.get
-        reply = _text(get("replyContent"), path, where, "replyContent")
-        version = _text(get("appVersion"), path, where, "appVersion") or _text(
-            get("reviewCreatedVersion"), path, where, "reviewCreatedVersion"
-        )
-        author = _text(get("userName"), path, where, "userName")
-        if keyed:
-            if self._author is None:
-                self._author = pseudonymiser(SOURCE)  # the key file is read only when rows are written
-            author = self._author(author)
+        reply = get("replyContent")
+        if reply.__class__ is str:
+            reply = reply if reply and not reply.isspace() else None
+        else:
+            reply = _text(reply, path, where, "replyContent")
+        version = get("appVersion")
+        if version.__class__ is str:
+            version = version if version and not version.isspace() else None
+        else:
+            version = _text(version, path, where, "appVersion")
+        if not version:
+            version = _text(get("reviewCreatedVersion"), path, where, "reviewCreatedVersion")
+        author = get("userName")
+        if author.__class__ is str:
+            author = author if author and not author.isspace() else None
+        else:
+            author = _text(author, path, where, "userName")
+        text = rec["content"]
+        if text.__class__ is not str:
+            text = _text(text, path, where, "content")
+        elif text.isspace():
+            text = None
+        reply_at = _time(get("repliedAt"), zone, path, where, "repliedAt", utc) if reply else None
+        thumbs = get("thumbsUpCount")
+        thumbs = _int(thumbs, path, where, "thumbsUpCount", 0) if thumbs is not None else None
+        if not keyed:
+            return rid, at
+        if self._author is None:
+            self._author = pseudonymiser(SOURCE)  # the key file is read only when rows are written
         return {
             "source": SOURCE,
             "source_id": rid,
             "app": self.app_id,
             "kind": "review",
-            "author_key": author if keyed else None,
-            "text": _text(rec["content"], path, where, "content") or "",
+            "author_key": self._author(author),
+            "text": text or "",
             "rating": float(score),
             "created_at": at,
             "updated_at": at,
@@ -205,8 +230,8 @@ class _Rows:
             "lang": self.lang,
             "country": self.country,
             "reply_text": reply,
-            "reply_at": _time(get("repliedAt"), zone, path, where, "repliedAt", utc) if reply else None,
-            "thumbs_up": _int(get("thumbsUpCount"), path, where, "thumbsUpCount", 0),
+            "reply_at": reply_at,
+            "thumbs_up": thumbs,
             "app_version": version,
         }
 

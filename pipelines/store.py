@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
+import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -221,10 +223,26 @@ def to_utc(value: Any) -> datetime | None:
 
 # json.dumps with options builds a new encoder per call; this one writes the same text.
 _HASH_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
+_json_str = json.encoder.encode_basestring  # ensure_ascii=False's string form
+
+
+def _json_item(v: Any) -> str | None:
+    """``v`` as json.dumps writes it inside a list, for the common types; None for any other."""
+    if v is None:
+        return "null"
+    if v.__class__ is str:
+        return _json_str(v)
+    if v.__class__ is float and math.isfinite(v):
+        return float.__repr__(v)
+    return None
 
 
 def content_hash(row: dict) -> str:
-    payload = _HASH_JSON.encode([row.get(k) for k in HASHED_FIELDS])
+    parts = [_json_item(row.get(k)) for k in HASHED_FIELDS]
+    if None in parts:
+        payload = _HASH_JSON.encode([row.get(k) for k in HASHED_FIELDS])
+    else:  # the same text, without the encoder's per-call set-up (a large import hashes every row)
+        payload = "[" + ", ".join(parts) + "]"
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -477,11 +495,16 @@ class Store:
         the rows it added have the consecutive ids that end at last_insert_rowid()."""
         times = [i for i, k in enumerate(MENTION_FIELDS) if k in _TIME_FIELDS]
         params = []
+        text: dict[datetime, str] = {}  # created = updated, one fetch time: each formatted once
         for p in rows:
             values = [p[k] for k in MENTION_FIELDS]
             for i in times:
-                if values[i] is not None:
-                    values[i] = _sqlite_value(values[i])
+                v = values[i]
+                if v is not None:
+                    t = text.get(v)
+                    if t is None:
+                        t = text[v] = _sqlite_value(v)
+                    values[i] = t
             params.append(tuple(values))
         sql = (f"INSERT INTO mentions ({', '.join(MENTION_FIELDS)}) VALUES ({', '.join('?' * len(MENTION_FIELDS))}) "
                "ON CONFLICT (source, source_id) DO NOTHING")

@@ -289,3 +289,17 @@ def test_transactions_are_bounded_by_time_and_pause_between(store, tmp_path, mon
     assert res.new == 1200 and store.count_mentions() == 1200
     assert pauses == [importer.IMPORT_PAUSE] * 11
     assert datetime(2024, 3, 1, 9, 59) == store.mentions_df()["created_at"].max().to_pydatetime()
+
+
+def test_content_hash_is_that_of_json_dumps():
+    import hashlib
+    import itertools
+    import json
+
+    from pipelines.store import content_hash
+
+    values = [None, "", 'a"b\\c\n\t\x00\x1f\u2028 😀 é', "x", 3.0, 1.5, 0.1, 1e300, -0.0, float("nan"),
+              float("inf"), 3, True, datetime(2024, 3, 1)]
+    for t, x, r, y in itertools.product(values, repeat=4):
+        ref = json.dumps([t, x, r, y], ensure_ascii=False, default=str)
+        assert content_hash(dict(title=t, text=x, rating=r, reply_text=y)) == hashlib.sha256(ref.encode()).hexdigest()
