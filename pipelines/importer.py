@@ -394,23 +394,25 @@ class _CsvSource(_Source):
         out: list[dict | None] = [None] * len(rows)
         by_pos = np.argsort(rows, kind="stable")
         ordered = rows[by_pos]
-        starts, ends = self.starts[ordered], self.starts[ordered] + self.lens[ordered]
+        starts = self.starts[ordered].tolist()
+        ends = (self.starts[ordered] + self.lens[ordered]).tolist()
+        slots = by_pos.tolist()
         columns, width = self.columns, self.width
         k, m = 0, len(ordered)
         while k < m:
             # Rows close together in the file (a file already in time order, or newest first as gps
             # writes it) come back with one read; rows scattered by the sort are read one by one.
+            lo = starts[k]  # never 0, where a BOM could be: the header comes first
             j = k + 1
-            while j < m and starts[j] - ends[j - 1] <= _READ_GAP and ends[j] - starts[k] <= (1 << 24):
+            while j < m and starts[j] - ends[j - 1] <= _READ_GAP and ends[j] - lo <= (1 << 24):
                 j += 1
-            lo = int(starts[k])  # never 0, where a BOM could be: the header comes first
-            blob = os.pread(fd, int(ends[j - 1]) - lo, lo)
+            blob = os.pread(fd, ends[j - 1] - lo, lo)
             # Each text is exactly one record (quoted newlines included), so one reader parses them all.
-            texts = [blob[s - lo:e - lo].decode("utf-8") for s, e in zip(starts[k:j].tolist(), ends[k:j].tolist())]
-            for t, fields in zip(range(k, j), csv.reader(texts, strict=True)):
+            texts = [blob[s - lo:e - lo].decode("utf-8") for s, e in zip(starts[k:j], ends[k:j])]
+            for t, fields in zip(slots[k:j], csv.reader(texts, strict=True)):
                 if len(fields) != width:  # the same bytes as pass 1 read: only a changed file gets here
                     raise InputError(f"{self.path}: the file changed while it was being imported; import it again")
-                out[by_pos[t]] = {c: fields[jj] for c, jj in columns}
+                out[t] = {c: fields[jj] for c, jj in columns}
             k = j
         return out  # type: ignore[return-value]
 
