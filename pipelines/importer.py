@@ -49,10 +49,11 @@ REQUIRED = ("reviewId", "content", "score", "at")
 OPTIONAL = ("userName", "thumbsUpCount", "reviewCreatedVersion", "replyContent", "repliedAt", "appVersion")
 # Write transactions end after about this much work, then pause: SQLite's busy handler lets a
 # waiting writer retry at most 100 ms apart (its back-off reaches 100 ms after ~230 ms of waiting),
-# so a pause a little longer than that always contains one of its retries, and a concurrent crawl
-# or analysis waits at most about half a second for the lock. 0.5 s of work per 0.11 s pause
-# keeps ~80% of the time writing (the old 200 rows + 0.15 s spent ~90% of it asleep).
-IMPORT_TXN_SECONDS = 0.5
+# so a pause a little longer than that always contains one of its retries. A concurrent crawl or
+# analysis thus waits at most about a second for its turn (what busy_timeout_ms assumes of every
+# writer), and the import spends ~90% of its time writing (the old 200 rows per transaction and
+# 0.15 s pause after each spent most of a large import asleep).
+IMPORT_TXN_SECONDS = 1.0
 IMPORT_PAUSE = 0.11
 IMPORT_CHUNK = 500  # rows per upsert call (one existing-row query and one multi-row INSERT)
 _READ_GAP = 1 << 13  # rows whose spans lie this close together are read with one pread
