@@ -16,7 +16,7 @@ bad date, bad score, bad JSON) is one :class:`InputError` naming the file, row a
 column, and nothing from that file is stored.
 
 A CSV export is read twice as a stream, never whole: pass 1 validates every row and keeps
-per row only its byte span, its time and a 64-bit hash of its id (about 28 bytes a row);
+per row only its byte span, its time and a 64-bit hash of its id (about 24 bytes a row);
 pass 2 reads the rows back by their spans in the order they are written (oldest first, as
 before). A JSON export is parsed whole (``json.loads``), so its memory grows with the file.
 """
@@ -340,7 +340,9 @@ class _CsvSource(_Source):
         pos = [0]
         # Strings only, as pandas' dtype=str read them: ids and versions must not turn into numbers.
         reader = csv.reader(self._lines(pos), strict=True)
-        starts, lens, times, hashes = array("q"), array("I"), array("q"), array("q")
+        # Offsets in 4 bytes while the file allows (a 10M-row export is ~1.5 GB): ~24 bytes a row in all.
+        wide = os.fstat(self.fh.fileno()).st_size >= 1 << 32
+        starts, lens, times, hashes = array("q" if wide else "I"), array("I"), array("q"), array("q")
         try:
             header = None
             for fields in reader:
@@ -383,7 +385,7 @@ class _CsvSource(_Source):
         st = os.fstat(self.fh.fileno())
         self.stamp = (st.st_size, st.st_mtime_ns)
         as_np = lambda a, t: np.frombuffer(a, dtype=t) if len(a) else np.zeros(0, t)  # noqa: E731
-        self.starts, self.lens = as_np(starts, np.int64), as_np(lens, np.uint32)
+        self.starts, self.lens = as_np(starts, np.int64 if wide else np.uint32), as_np(lens, np.uint32)
         self.times, self.hashes = as_np(times, np.int64), as_np(hashes, np.int64)
 
     def records(self, rows: np.ndarray) -> list[dict]:
@@ -395,8 +397,9 @@ class _CsvSource(_Source):
         out: list[dict | None] = [None] * len(rows)
         by_pos = np.argsort(rows, kind="stable")
         ordered = rows[by_pos]
-        starts = self.starts[ordered].tolist()
-        ends = (self.starts[ordered] + self.lens[ordered]).tolist()
+        starts = self.starts[ordered].astype(np.int64)
+        ends = (starts + self.lens[ordered]).tolist()
+        starts = starts.tolist()
         slots = by_pos.tolist()
         columns, width = self.columns, self.width
         k, m = 0, len(ordered)
@@ -452,7 +455,8 @@ def _write_order(src: _Source) -> list[np.ndarray]:
         # Equal times lie side by side in ``order``, so a run is a stretch of ``pos`` with one time.
         for run in np.split(pos, np.flatnonzero(np.diff(ts[pos]) != 0) + 1):
             order[run] = sorted(order[run].tolist(), key=ids.__getitem__)
-        del ids
+        del ids, in_run, pos
+    del ts, tied
     # Repeated ids, found by their 64-bit hashes: a collision only puts a row in a later batch.
     h = src.hashes
     hs = np.sort(h)
