@@ -56,6 +56,7 @@ OPTIONAL = ("userName", "thumbsUpCount", "reviewCreatedVersion", "replyContent",
 IMPORT_TXN_SECONDS = 1.0
 IMPORT_PAUSE = 0.11
 IMPORT_CHUNK = 500  # rows per upsert call (one existing-row query and one multi-row INSERT)
+_TIE_SLICE = 1 << 18  # rows compared at a time when looking for equal times
 _READ_GAP = 1 << 13  # rows whose spans lie this close together are read with one pread
 _UTC_KEYS = {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"}
 _EPOCH = datetime(1970, 1, 1)
@@ -244,11 +245,11 @@ class _Source:
     """A validated export: per row its time and id hash, and its records read back on demand."""
 
     kind = "csv"
-    times: np.ndarray  # int64 microseconds since 1970 (naive UTC) of each row's ``at``
+    times: np.ndarray | None  # int64 microseconds since 1970 (naive UTC) of each row's ``at``
     hashes: np.ndarray  # int64 hash of each row's reviewId (only to find repeated ids)
 
     def __len__(self) -> int:
-        return len(self.times)
+        return len(self.hashes)
 
     def records(self, rows: np.ndarray) -> list[dict]:
         raise NotImplementedError
@@ -439,8 +440,13 @@ def _write_order(src: _Source) -> list[np.ndarray]:
         return []
     times = src.times
     order = np.argsort(times, kind="stable")
-    ts = times[order]
-    tied = np.flatnonzero(ts[1:] == ts[:-1])
+    if n < 1 << 31:
+        order = order.astype(np.int32)  # half the memory of the indices kept for writing
+    # Neighbours in time order with equal times, compared a slice at a time (no sorted copy of all).
+    step = _TIE_SLICE
+    tied = np.concatenate([np.zeros(0, np.int64)] + [
+        np.flatnonzero(np.diff(times[order[i:i + step + 1]]) == 0) + i for i in range(0, n - 1, step)
+    ])
     if len(tied):
         # Equal times are ordered by reviewId: read back only the ids of tied rows.
         in_run = np.zeros(n, dtype=bool)
@@ -453,10 +459,11 @@ def _write_order(src: _Source) -> list[np.ndarray]:
             for r, rec in zip(rows.tolist(), src.records(rows)):
                 ids[r] = str(rec["reviewId"]) if not isinstance(rec["reviewId"], str) else rec["reviewId"]
         # Equal times lie side by side in ``order``, so a run is a stretch of ``pos`` with one time.
-        for run in np.split(pos, np.flatnonzero(np.diff(ts[pos]) != 0) + 1):
+        for run in np.split(pos, np.flatnonzero(np.diff(times[order[pos]]) != 0) + 1):
             order[run] = sorted(order[run].tolist(), key=ids.__getitem__)
         del ids, in_run, pos
-    del ts, tied
+    del tied, times
+    src.times = None  # not needed any more: its memory goes to the sort of the id hashes
     # Repeated ids, found by their 64-bit hashes: a collision only puts a row in a later batch.
     h = src.hashes
     hs = np.sort(h)
@@ -464,8 +471,8 @@ def _write_order(src: _Source) -> list[np.ndarray]:
     del hs
     if not len(dup_values):
         return [order]
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
+    rank = np.empty(n, dtype=order.dtype)
+    rank[order] = np.arange(n, dtype=order.dtype)
     dup = np.flatnonzero(np.isin(h, dup_values))
     by = dup[np.lexsort((rank[dup], h[dup]))]  # grouped by id hash, oldest first within a group
     first = np.r_[True, h[by][1:] != h[by][:-1]]

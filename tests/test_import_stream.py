@@ -259,7 +259,9 @@ def test_write_order_is_time_then_id_and_one_occurrence_per_batch():
     assert [b.tolist() for b in batches] == want == [[2, 5, 0, 4], [1, 6], [3]]
 
 
-def test_write_order_of_many_rows_matches_a_plain_sort():
+@pytest.mark.parametrize("tie_slice", [1 << 18, 7])
+def test_write_order_of_many_rows_matches_a_plain_sort(monkeypatch, tie_slice):
+    monkeypatch.setattr(importer, "_TIE_SLICE", tie_slice)
     rng = np.random.default_rng(7)
     n = 5000
     ids = [f"gp:{rng.integers(0, 3000)}" for _ in range(n)]
