@@ -171,10 +171,17 @@ def import_export(store: Store, path: str | Path, source: str | None = None, lab
     ``operators``: per source, the official accounts (handles or ids); ``announce`` receives
     the detected format (the CLI prints it)."""
     path = Path(path)
-    from scraper.exports import PLAYSTORE
+    from scraper.exports import PLAYSTORE, sniff_playstore_csv
 
     try:
-        fmt, items = read_export(path, source, tz, announce)
+        if source in (None, "playstore") and sniff_playstore_csv(path):
+            # Its importer streams and validates the whole file; loading it here would hold it all.
+            check_zone(tz)
+            fmt, items = PLAYSTORE, []
+            if announce:
+                announce(fmt.label, fmt.source)
+        else:
+            fmt, items = read_export(path, source, tz, announce)
     except InputError as exc:
         # A Play Store import (--app given) of a file with a header and no rows: its own importer
         # says what is missing, or takes a right header as a valid, empty export.

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
+import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -44,6 +46,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     create_engine,
     event,
     func,
@@ -192,6 +195,8 @@ crawl_gaps = Table(
 MENTION_FIELDS = [c.name for c in mentions.columns if c.name != "id"]
 # Fields whose change makes a new version of a mention.
 HASHED_FIELDS = ("title", "text", "rating", "reply_text")
+# Fields an unchanged mention still refreshes (likes, fetch time, ...).
+_REFRESHED = ("thumbs_up", "fetched_at", "reply_at", "app_version", "url")
 
 
 def utcnow() -> datetime:
@@ -216,8 +221,28 @@ def to_utc(value: Any) -> datetime | None:
     return value
 
 
+# json.dumps with options builds a new encoder per call; this one writes the same text.
+_HASH_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
+_json_str = json.encoder.encode_basestring  # ensure_ascii=False's string form
+
+
+def _json_item(v: Any) -> str | None:
+    """``v`` as json.dumps writes it inside a list, for the common types; None for any other."""
+    if v is None:
+        return "null"
+    if v.__class__ is str:
+        return _json_str(v)
+    if v.__class__ is float and math.isfinite(v):
+        return float.__repr__(v)
+    return None
+
+
 def content_hash(row: dict) -> str:
-    payload = json.dumps([row.get(k) for k in HASHED_FIELDS], ensure_ascii=False, default=str)
+    parts = [_json_item(row.get(k)) for k in HASHED_FIELDS]
+    if None in parts:
+        payload = _HASH_JSON.encode([row.get(k) for k in HASHED_FIELDS])
+    else:  # the same text, without the encoder's per-call set-up (a large import hashes every row)
+        payload = "[" + ", ".join(parts) + "]"
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -238,19 +263,36 @@ class UpsertResult:
         return self
 
 
+_MENTION_FIELD_SET = frozenset(MENTION_FIELDS)
+_TIME_FIELDS = ("created_at", "updated_at", "reply_at", "fetched_at")
+
+
+def _sqlite_value(v: Any) -> Any:
+    """A value as SQLAlchemy stores it in SQLite (datetimes as its DATETIME text)."""
+    return v.isoformat(" ", "microseconds") if isinstance(v, datetime) else v
+
+
+def _same(v: Any) -> Any:
+    return v
+
+
 def _prepare(row: dict, fetched_at: datetime) -> dict:
-    unknown = set(row) - set(MENTION_FIELDS)
-    if unknown:
+    if not _MENTION_FIELD_SET.issuperset(row):
+        unknown = set(row) - _MENTION_FIELD_SET
         raise InputError(f"unknown mention field(s): {', '.join(sorted(unknown))}")
     for req in ("source", "source_id", "app"):
         if row.get(req) in (None, ""):
             raise InputError(f"mention is missing required field {req!r}")
-    out = {k: row.get(k) for k in MENTION_FIELDS}
+    out = dict.fromkeys(MENTION_FIELDS)
+    out.update(row)
     out["source_id"] = str(out["source_id"])
     out["text"] = out["text"] or ""
     out["kind"] = out["kind"] or "review"
-    for k in ("created_at", "updated_at", "reply_at", "fetched_at"):
-        out[k] = to_utc(out[k])
+    for k in _TIME_FIELDS:
+        v = out[k]
+        # A naive datetime (an importer's rows) is already what to_utc returns.
+        if v is not None and not (v.__class__ is datetime and v.tzinfo is None):
+            out[k] = to_utc(v)
     out["fetched_at"] = out["fetched_at"] or fetched_at
     if out["rating"] is not None:
         out["rating"] = float(out["rating"])
@@ -328,55 +370,95 @@ class Store:
         by_source: dict[str, list[str]] = {}
         for source, sid in prepared:
             by_source.setdefault(source, []).append(sid)
-        existing: dict[tuple[str, str], Any] = {}
-        for source, sids in by_source.items():
-            for chunk in _chunks(sids, 500):
-                q = select(mentions).where(mentions.c.source == source, mentions.c.source_id.in_(chunk))
-                for r in conn.execute(q).mappings():
-                    existing[(r["source"], r["source_id"])] = r
+        # On SQLite, plain SQL with values in the stored text form: SQLAlchemy's per-value bind and
+        # result processing cost more than SQLite itself in a large import. Compared values below
+        # are then in that form too (``_db``).
+        raw = self.dialect == "sqlite"
+        db = _sqlite_value if raw else _same
+        existing = self._existing(conn, by_source, raw)
         inserted = self._insert_new_many(conn, [p for key, p in prepared.items() if key not in existing])
         result.new += len(inserted)
+        refresh: dict[tuple[str, ...], list[dict]] = {}
+        edited: list[tuple[int, dict]] = []
         for key, p in prepared.items():
             if key in inserted:
                 continue
             old = existing.get(key)
             if old is None:
                 # A concurrent writer inserted it first: treat it as an existing row.
-                old = conn.execute(
-                    select(mentions).where(mentions.c.source == key[0], mentions.c.source_id == key[1])
-                ).mappings().one()
+                old = self._existing(conn, {key[0]: [key[1]]}, raw)[key]
             if old["content_hash"] == p["content_hash"]:
                 # Same content; refresh fields that change without an edit (likes, fetch time).
-                changes = {
-                    k: p[k]
-                    for k in ("thumbs_up", "fetched_at", "reply_at", "app_version", "url")
-                    if p[k] is not None and p[k] != old[k]
-                }
+                changes = {}
+                for k in _REFRESHED:
+                    v = p[k]
+                    if v is not None:
+                        v = db(v)
+                        if v != old[k]:
+                            changes[k] = v
                 if changes:
-                    conn.execute(update(mentions).where(mentions.c.id == old["id"]).values(**changes))
+                    changes["_id"] = old["id"]
+                    refresh.setdefault(tuple(changes), []).append(changes)
                 result.unchanged += 1
                 continue
-            conn.execute(
-                mention_versions.insert().values(
-                    mention_id=old["id"],
-                    title=old["title"],
-                    text=old["text"],
-                    rating=old["rating"],
-                    updated_at=old["updated_at"],
-                    reply_text=old["reply_text"],
-                    reply_at=old["reply_at"],
-                    content_hash=old["content_hash"],
-                    superseded_at=now,
-                )
-            )
+            edited.append((old["id"], p))
+        # One executemany per set of changed columns instead of one UPDATE per row.
+        for cols, params in refresh.items():
+            if raw:
+                sets = ", ".join(f"{k} = ?" for k in cols if k != "_id")
+                conn.exec_driver_sql(f"UPDATE mentions SET {sets} WHERE id = ?", [tuple(d.values()) for d in params])
+            else:
+                # The SET clause comes from the parameters' column names (the same in every dict of a group).
+                conn.execute(update(mentions).where(mentions.c.id == bindparam("_id")), params)
+        if edited:
+            result.updated += self._version_edits(conn, edited, now)
+        return result
+
+    def _existing(self, conn: Connection, by_source: dict[str, list[str]], raw: bool) -> dict[tuple[str, str], Any]:
+        """(source, source_id) -> the stored id, content hash and refreshed fields of those stored.
+
+        Only what deciding needs: reading every stored text and time back made re-imports slow."""
+        existing: dict[tuple[str, str], Any] = {}
+        names = ("id", "source", "source_id", "content_hash", *_REFRESHED)
+        light = [mentions.c[k] for k in names]
+        for source, sids in by_source.items():
+            for chunk in _chunks(sids, 500):
+                if raw:
+                    q = (f"SELECT {', '.join(names)} FROM mentions "
+                         f"WHERE source = ? AND source_id IN ({', '.join('?' * len(chunk))})")
+                    res = conn.exec_driver_sql(q, (source, *chunk))
+                else:
+                    res = conn.execute(select(*light).where(mentions.c.source == source, mentions.c.source_id.in_(chunk)))
+                for r in res.fetchall():
+                    existing[(r[1], r[2])] = dict(zip(names, r))
+        return existing
+
+    def _version_edits(self, conn: Connection, edited: list[tuple[int, dict]], now: datetime) -> int:
+        """Keep each edited mention's stored content as a version, then store the new one."""
+        olds: dict[int, Any] = {}
+        for chunk in _chunks([mid for mid, _ in edited], 500):
+            for r in conn.execute(select(mentions).where(mentions.c.id.in_(chunk))).mappings():
+                olds[r["id"]] = r
+        conn.execute(mention_versions.insert(), [
+            dict(mention_id=mid, title=olds[mid]["title"], text=olds[mid]["text"], rating=olds[mid]["rating"],
+                 updated_at=olds[mid]["updated_at"], reply_text=olds[mid]["reply_text"],
+                 reply_at=olds[mid]["reply_at"], content_hash=olds[mid]["content_hash"], superseded_at=now)
+            for mid, _ in edited
+        ])
+        groups: dict[tuple[str, ...], list[dict]] = {}
+        for mid, p in edited:
+            old = olds[mid]
             values = {k: v for k, v in p.items() if k not in ("source", "source_id")}
             # Keep what the new payload does not know (a source may omit the creation time).
             for k, v in list(values.items()):
                 if v is None and old[k] is not None and k not in HASHED_FIELDS:
                     values.pop(k)
-            conn.execute(update(mentions).where(mentions.c.id == old["id"]).values(**values))
-            result.updated += 1
-        return result
+            values["_id"] = mid
+            groups.setdefault(tuple(values), []).append(values)
+        for params in groups.values():
+            # The SET clause comes from the parameters' column names (the same in every dict of a group).
+            conn.execute(update(mentions).where(mentions.c.id == bindparam("_id")), params)
+        return len(edited)
 
     def _insert_new_many(self, conn: Connection, rows: list[dict]) -> set[tuple[str, str]]:
         """Insert rows (all with the same keys) in one executemany per 500; the keys actually inserted.
@@ -393,9 +475,9 @@ class Store:
                     done.add((row["source"], row["source_id"]))
             return done
         if self.dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+            return self._insert_new_sqlite(conn, rows)
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+
         stmt = (
             dialect_insert(mentions)
             .on_conflict_do_nothing(index_elements=["source", "source_id"])
@@ -405,6 +487,35 @@ class Store:
             # RETURNING yields only the rows inserted: a row a concurrent writer stored first is absent.
             done.update((r[0], r[1]) for r in conn.execute(stmt, chunk))
         return done
+
+    def _insert_new_sqlite(self, conn: Connection, rows: list[dict]) -> set[tuple[str, str]]:
+        """SQLite: a plain executemany (RETURNING and SQLAlchemy's per-value processing cost more
+        than the inserts). Rows a concurrent writer stored first are skipped by ON CONFLICT; they
+        are told apart by rowid: once this INSERT began, the transaction holds the write lock, so
+        the rows it added have the consecutive ids that end at last_insert_rowid()."""
+        times = [i for i, k in enumerate(MENTION_FIELDS) if k in _TIME_FIELDS]
+        params = []
+        text: dict[datetime, str] = {}  # created = updated, one fetch time: each formatted once
+        for p in rows:
+            values = [p[k] for k in MENTION_FIELDS]
+            for i in times:
+                v = values[i]
+                if v is not None:
+                    t = text.get(v)
+                    if t is None:
+                        t = text[v] = _sqlite_value(v)
+                    values[i] = t
+            params.append(tuple(values))
+        sql = (f"INSERT INTO mentions ({', '.join(MENTION_FIELDS)}) VALUES ({', '.join('?' * len(MENTION_FIELDS))}) "
+               "ON CONFLICT (source, source_id) DO NOTHING")
+        count = conn.exec_driver_sql(sql, params).rowcount
+        if count == len(rows):
+            return {(p["source"], p["source_id"]) for p in rows}
+        if count <= 0:
+            return set()
+        last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar()
+        res = conn.exec_driver_sql("SELECT source, source_id FROM mentions WHERE id > ? AND id <= ?", (last - count, last))
+        return {(r[0], r[1]) for r in res}
 
     def _insert_new(self, conn: Connection, row: dict) -> bool:
         if self.dialect in ("sqlite", "postgresql"):

@@ -309,6 +309,49 @@ PLAYSTORE = Format("google-play-scraper", "playstore", "google-play-scraper expo
                    "reviewId, content, score, at")
 
 
+def sniff_playstore_csv(path: str | Path) -> bool:
+    """Whether ``path`` is a comma-separated google-play-scraper CSV, judged by its header and
+    first row without reading the whole file (its importer streams it; ``load`` would hold it
+    all). False when that cannot be told from the file's start: the caller then loads it."""
+    path = Path(path)
+    if SUFFIXES.get(path.suffix.lower(), "csv" if path.suffix.lower() in ("", ".txt") else None) != "csv":
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 20)
+    except OSError:
+        return False
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if len(head) - exc.start > 3:  # not a character cut at the end of the block read
+            return False
+        text = head[: exc.start].decode("utf-8-sig")
+    if text.lstrip()[:1] in ("[", "{"):
+        return False
+    lines = text.lstrip().split("\n")
+    if max((",", ";", "\t"), key=lines[0].count) != ",":
+        return False
+    buf = io.StringIO(text, newline="")
+    rows = []
+    try:
+        for r in csv.reader(buf, strict=True):
+            if any(c.strip() for c in r):
+                rows.append(r)
+                if len(rows) == 2:
+                    break
+    except csv.Error:
+        return False
+    # A header and one whole row: the row must end before the block read does, or the file with it.
+    if len(rows) < 2 or (buf.tell() >= len(text) and len(head) == 1 << 20):
+        return False
+    header = [h.strip() for h in rows[0]]
+    if len(rows[1]) != len(header):
+        return False
+    rec = dict(zip(header, rows[1]))
+    return next((f for f in formats() if f.matches(rec)), None) is PLAYSTORE
+
+
 def detect(loaded: Loaded, source: str | None = None) -> Format:
     """The one format every unit of the file matches; an unknown or mixed file is an InputError."""
     cands = [f for f in formats() if source is None or f.source == source]
