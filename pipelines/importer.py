@@ -148,9 +148,7 @@ def _text(value, path: Path, where: str, column: str) -> str | None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    if not isinstance(value, str):
-        raise InputError(f"{path}: {where}, column {column!r}: expected text, got {type(value).__name__}")
-    return value
+    raise InputError(f"{path}: {where}, column {column!r}: expected text, got {type(value).__name__}")
 
 
 class _Rows:
@@ -171,16 +169,13 @@ class _Rows:
     def row(self, rec: dict, where: str, keyed: bool = True) -> dict | tuple[str, datetime]:
         """The ``mentions`` row of a record, or with ``keyed=False`` only (id, time) after the same checks.
 
-        Strings (every CSV value) take inline fast paths; anything else goes through the helpers,
-        in the order the checks always ran, so a row with two problems names the same one."""
+        The checks run in the order they always ran, so a row with two problems names the same one."""
         path, zone, utc = self.path, self.zone, self.utc
         for col in REQUIRED:
             if col not in rec:
                 raise InputError(f"{path}: {where}: missing column {col!r}")
         get = rec.get
-        rid = rec["reviewId"]
-        if rid.__class__ is not str or rid.isspace():
-            rid = _text(rid, path, where, "reviewId")
+        rid = _text(rec["reviewId"], path, where, "reviewId")
         if not rid:
             raise InputError(f"{path}: {where}, column 'reviewId': empty")
         score = _int(rec["score"], path, where, "score", 1, 5)
@@ -189,28 +184,11 @@ class _Rows:
         at = _time(rec["at"], zone, path, where, "at", utc)
         if at is None:
             raise InputError(f"{path}: {where}, column 'at': empty")
-        reply = get("replyContent")
-        if reply.__class__ is str:
-            reply = reply if reply and not reply.isspace() else None
-        else:
-            reply = _text(reply, path, where, "replyContent")
-        version = get("appVersion")
-        if version.__class__ is str:
-            version = version if version and not version.isspace() else None
-        else:
-            version = _text(version, path, where, "appVersion")
-        if not version:
-            version = _text(get("reviewCreatedVersion"), path, where, "reviewCreatedVersion")
-        author = get("userName")
-        if author.__class__ is str:
-            author = author if author and not author.isspace() else None
-        else:
-            author = _text(author, path, where, "userName")
-        text = rec["content"]
-        if text.__class__ is not str:
-            text = _text(text, path, where, "content")
-        elif text.isspace():
-            text = None
+        reply = _text(get("replyContent"), path, where, "replyContent")
+        version = _text(get("appVersion"), path, where, "appVersion") or _text(
+            get("reviewCreatedVersion"), path, where, "reviewCreatedVersion")
+        author = _text(get("userName"), path, where, "userName")
+        text = _text(rec["content"], path, where, "content")
         reply_at = _time(get("repliedAt"), zone, path, where, "repliedAt", utc) if reply else None
         thumbs = get("thumbsUpCount")
         thumbs = _int(thumbs, path, where, "thumbsUpCount", 0) if thumbs is not None else None
@@ -425,10 +403,14 @@ class _CsvSource(_Source):
         self.fh.close()
 
 
-def _open(path: Path, conv: _Rows) -> _Source:
-    if _kind(path) == "json":
-        return _JsonSource(path, conv)
-    return _CsvSource(path, conv)
+def _open(path: str | Path, app_id: str, tz: str, lang: str | None, country: str | None) -> tuple[_Rows, _Source]:
+    """The row converter and the validated (pass 1) source of an export; InputError on bad input."""
+    path = Path(path)
+    if not app_id or not str(app_id).strip():
+        _zone(tz)  # a bad zone is named first, as before
+        raise InputError("an app id is required (--app)")
+    conv = _Rows(path, app_id, tz, lang, country)
+    return conv, (_JsonSource if _kind(path) == "json" else _CsvSource)(path, conv)
 
 
 def _write_order(src: _Source) -> list[np.ndarray]:
@@ -488,12 +470,7 @@ def read_reviews(path: str | Path, app_id: str, tz: str = "UTC", lang: str | Non
     """Validate a gps export and turn it into ``mentions`` rows; raises InputError on the first problem.
 
     All rows in memory: for large files :func:`import_reviews` streams instead."""
-    path = Path(path)
-    if not app_id or not str(app_id).strip():
-        _zone(tz)
-        raise InputError("an app id is required (--app)")
-    conv = _Rows(path, app_id, tz, lang, country)
-    src = _open(path, conv)
+    conv, src = _open(path, app_id, tz, lang, country)
     try:
         rows = np.arange(len(src))
         return [conv.row(rec, src.where(i)) for i, rec in zip(rows.tolist(), src.records(rows))]
@@ -513,12 +490,7 @@ def import_reviews(store: Store, path: str | Path, app_id: str, tz: str = "UTC",
     A file that holds the same review more than once (merged scrapes) keeps each
     distinct text as a version, oldest first.
     """
-    path = Path(path)
-    if not app_id or not str(app_id).strip():
-        _zone(tz)
-        raise InputError("an app id is required (--app)")
-    conv = _Rows(path, app_id, tz, lang, country)
-    src = _open(path, conv)
+    conv, src = _open(path, app_id, tz, lang, country)
     try:
         batches = _write_order(src)
         run_id = store.start_run("import", SOURCE, app_id)
