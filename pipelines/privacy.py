@@ -8,7 +8,6 @@ Scrapy item pipelines, so one person gets one key across sources of one kind.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import re
@@ -49,17 +48,15 @@ def _load_secret(path: str) -> bytes:
 def pseudonymise(source: str, author: str | None) -> str | None:
     """A stable, non-reversible key for an author name or id within one source."""
     if author is None or str(author).strip() == "":
-        return None
-    key = _load_secret(str(secret_path()))
-    digest = hmac.new(key, f"{source}\x00{author}".encode("utf-8"), hashlib.sha256).hexdigest()
-    return digest[:24]
+        return None  # without touching the key file
+    return pseudonymiser(source)(author)
 
 
 def pseudonymiser(source: str):
     """``pseudonymise`` bound to ``source`` with the key resolved once, for loops over many rows.
 
     Resolving the key path (environment, config folder) per call cost more than the hash itself
-    in a large import; the keys made are the same as ``pseudonymise``'s.
+    in a large import.
     """
     key = _load_secret(str(secret_path()))
     prefix = f"{source}\x00"
@@ -69,7 +66,7 @@ def pseudonymiser(source: str):
         if author is None:
             return None
         name = author if author.__class__ is str else str(author)
-        if not name or name.isspace():  # same test as pseudonymise's strip() == "", without a copy
+        if not name or name.isspace():  # blank: no author
             return None
         return digest(key, (prefix + name).encode("utf-8"), "sha256").hex()[:24]
 
