@@ -268,7 +268,7 @@ def _longest(lex: Lexicon, tokens: list[str], stems: list[str], i: int) -> tuple
         top = min(top, MAX_NGRAM, len(tokens) - i)
         for k in range(i + 1, i + top):  # a term never spans clause punctuation
             t = tokens[k]
-            if not t[0].isalnum() and t[0] in ".,!?;:":
+            if t[0] in _PUNCT:
                 top = k - i
                 break
         for size in range(top, 1, -1):
