@@ -205,26 +205,36 @@ def test_int8_packs_for_the_chosen_engine_and_leaves_torch_global(tiny_dir, monk
 
     from nlp import precision as P
 
+    import torch.ao.quantization as taq
+
     before = torch.backends.quantized.engine
     fp32 = TransformerClassifier(tiny_dir)
     reference = fp32.classify(TEXTS)
     engines = [e for e in torch.backends.quantized.supported_engines if e in ("onednn", "x86", "fbgemm")]
     assert P.int8_engine() == (P.INT8_ENGINE if P.INT8_ENGINE in engines else before)
-    probs = {}
+    # The weights are packed for the engine torch is set to while quantize_dynamic runs: record it.
+    # (Comparing outputs across engines proved nothing: on this CPU they differ only in float
+    # rounding order, and some runs not at all.)
+    packed_under = []
+    real = taq.quantize_dynamic
+
+    def spy(*args, **kwargs):
+        packed_under.append(torch.backends.quantized.engine)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(taq, "quantize_dynamic", spy)
     for engine in engines:
         monkeypatch.setenv("SUARA_INT8_ENGINE", engine)
         clf = TransformerClassifier(tiny_dir, precision="int8")
+        assert packed_under[-1] == engine
         assert clf.int8_engine == engine and torch.backends.quantized.engine == before
         assert clf.model_id == fp32.model_id + "+int8"
         preds = clf.classify(TEXTS)
-        probs[engine] = [p.probs for p in preds]
         for x, y in zip(reference, preds):
             for c in x.probs:
                 assert y.probs[c] == pytest.approx(x.probs[c], abs=0.02)
+    assert packed_under == engines
     assert fp32.int8_engine is None
-    if {"onednn", "x86"} <= set(probs):
-        # x86 quantises activations to 7 bits, oneDNN to 8: the packing really chose the kernels.
-        assert probs["onednn"] != probs["x86"]
 
 
 def test_unknown_int8_engine_is_one_clear_error(tiny_dir, monkeypatch):
