@@ -32,6 +32,7 @@ class AnalysisSummary:
     seconds: float = 0.0
     labels: dict = field(default_factory=dict)  # label -> count written
     fallback: str | None = None  # why ``auto`` ran the lexicon, if it did
+    tagged: int | None = None  # mentions (re)tagged with indicators by :func:`analyze`; None: not asked
 
     @property
     def texts_per_s(self) -> float:
@@ -99,21 +100,9 @@ def analyze_sentiment(
         state = {"clf": clf, "batch_size": batch_size}
         for rows, preds in ordered_map(_classify, state, chunks, workers, store.engine):
             now = utcnow()
-            store.save_sentiments(
-                [
-                    dict(
-                        mention_id=r["id"],
-                        model=model_id,
-                        label=label,
-                        p_positive=p_pos,
-                        p_neutral=p_neu,
-                        p_negative=p_neg,
-                        content_hash=r["content_hash"],
-                        analyzed_at=now,
-                    )
-                    for r, (label, p_pos, p_neu, p_neg) in zip(rows, preds)
-                ]
-            )
+            with store.engine.begin() as conn:
+                store.write_sentiments(conn, [(r["id"], model_id, *p, r["content_hash"], now)
+                                              for r, p in zip(rows, preds)])
             counts.update(p[0] for p in preds)
             summary.labelled += len(rows)
             summary.chunks += 1
@@ -131,6 +120,134 @@ def analyze_sentiment(
 
     store.finish_run(run_id, "ok", UpsertResult(new=summary.labelled))
     return summary
+
+
+def analyze(
+    store: Store,
+    model="auto",
+    *,
+    indicators: bool = True,
+    taxonomy=None,
+    batch_size: int = 32,
+    reanalyze: bool = False,
+    chunk_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = 1,
+) -> AnalysisSummary:
+    """Label mentions as :func:`analyze_sentiment` does and, with ``indicators``, tag them as
+    :func:`pipelines.tagging.tag_indicators` does; ``summary.tagged`` counts the mentions tagged.
+
+    With the lexicon or linear model both happen in ONE pass over the store: each chunk of
+    mentions is read once, labelled and tagged (by ``workers`` processes) and written in one
+    transaction, so a crash loses at most the chunks in flight and leaves no mention labelled in
+    one table and half-written in the other. The stored rows are those of the two steps run one
+    after the other. A transformer labels first (torch uses the cores itself), then tagging runs.
+    ``progress(done, total)`` counts mentions read in the one pass, else labels then tags.
+    """
+    from nlp.indicators import get_tagger
+    from nlp.sentiment import load_classifier
+
+    from .tagging import count_pending, tag_indicators
+
+    if not indicators:
+        return analyze_sentiment(store, model, batch_size=batch_size, reanalyze=reanalyze, chunk_size=chunk_size,
+                                 progress=progress, workers=workers)
+    if batch_size < 1 or (chunk_size is not None and chunk_size < 1):
+        raise InputError("batch size and chunk size must be at least 1")
+    workers = check_workers(workers)
+    tagger = get_tagger(taxonomy)
+    clf = load_classifier(model, batch_size=batch_size) if isinstance(model, str) else model
+    if not _parallel_safe(clf):
+        summary = analyze_sentiment(store, clf, batch_size=batch_size, reanalyze=reanalyze, chunk_size=chunk_size,
+                                    progress=progress, workers=workers)
+        summary.tagged = tag_indicators(store, reanalyze=reanalyze, taxonomy=taxonomy, workers=workers,
+                                        progress=progress)
+        return summary
+    from .tagging import _ensure_schema, tag_tuples
+
+    _ensure_schema(store)
+    model_id, tax_id = f"{clf.name}@{clf.version}", tagger.version
+    summary = AnalysisSummary(model=model_id, fallback=getattr(clf, "fallback_reason", None), tagged=0)
+    before = utcnow() if reanalyze else None
+    summary.pending = store.count_pending_sentiments(model_id, before)
+    total = max(summary.pending, count_pending(store, tax_id, reanalyze))
+    run_id = store.start_run("analyze", target=model_id)
+    counts: Counter = Counter()
+    done = 0
+    start = time.perf_counter()
+    state = {"clf": clf, "batch_size": batch_size, "tagger": tagger}
+    try:
+        chunks = ((rows, [r[1:6] for r in rows])
+                  for rows in _pending_both(store, model_id, tax_id, reanalyze, chunk_size or FAST_CHUNK))
+        for rows, (preds, found) in ordered_map(_label_and_tag, state, chunks, workers, store.engine):
+            now = utcnow()
+            labelled = [(r[0], model_id, *p, r[6], now) for r, p in zip((r for r in rows if r[4]), preds)]
+            tag_rows, ind_rows = tag_tuples([(r[0], r[6]) for r in rows if r[5]], found, tax_id, now)
+            with store.engine.begin() as conn:
+                store.write_sentiments(conn, labelled)
+                store.replace_tags(conn, tag_rows, ind_rows)
+            counts.update(p[0] for p in preds)
+            summary.labelled += len(labelled)
+            summary.tagged += len(tag_rows)
+            summary.chunks += 1
+            done += len(rows)
+            if progress:
+                progress(done, max(total, done))
+    except BaseException as exc:
+        summary.seconds = time.perf_counter() - start
+        from .store import UpsertResult
+
+        store.finish_run(run_id, "failed", UpsertResult(new=summary.labelled), error=f"{type(exc).__name__}: {exc}")
+        raise
+    summary.seconds = time.perf_counter() - start
+    summary.labels = {k: counts.get(k, 0) for k in ("positive", "neutral", "negative")}
+    from .store import UpsertResult
+
+    store.finish_run(run_id, "ok", UpsertResult(new=summary.labelled))
+    return summary
+
+
+def _pending_both(store: Store, model_id: str, tax_id: str, reanalyze: bool, chunk_size: int):
+    """Chunks of ``(id, title, text, rating, needs label, needs tags, content_hash)`` by id.
+
+    A mention is read when the model has no current label for it or the taxonomy no current tags
+    (with ``reanalyze``: every mention, once, since ids only grow)."""
+    from sqlalchemy import and_, case, literal, or_, select
+
+    from .store import indicator_tagging as t
+    from .store import mentions as m
+    from .store import sentiments as s
+
+    if reanalyze:
+        need_label = need_tags = literal(True)
+        q = select(m.c.id, m.c.title, m.c.text, m.c.rating, literal(1), literal(1), m.c.content_hash)
+    else:
+        need_label = or_(s.c.mention_id.is_(None), s.c.content_hash != m.c.content_hash)
+        need_tags = or_(t.c.mention_id.is_(None), t.c.taxonomy != tax_id, t.c.content_hash != m.c.content_hash)
+        q = (select(m.c.id, m.c.title, m.c.text, m.c.rating, case((need_label, 1), else_=0),
+                    case((need_tags, 1), else_=0), m.c.content_hash)
+             .select_from(m.outerjoin(s, and_(s.c.mention_id == m.c.id, s.c.model == model_id))
+                          .outerjoin(t, t.c.mention_id == m.c.id))
+             .where(or_(need_label, need_tags)))
+    last = 0
+    while True:
+        with store.engine.connect() as conn:
+            rows = conn.execute(q.where(m.c.id > last).order_by(m.c.id).limit(chunk_size)).all()
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][0]
+
+
+def _label_and_tag(state: dict, payload) -> tuple[list, list]:
+    # Runs in a worker process (or in-process): (title, text, rating, needs label, needs tags) in,
+    # plain tuples out, for the rows that need them.
+    from .tagging import _tag_texts, mention_text as tag_text
+
+    todo = [r for r in payload if r[3]]
+    preds = _classify(state, ([mention_text(r[0], r[1]) for r in todo], [r[2] for r in todo])) if todo else []
+    found = _tag_texts(state, [tag_text(r[0], r[1]) for r in payload if r[4]])
+    return preds, found
 
 
 def _parallel_safe(clf) -> bool:

@@ -470,7 +470,7 @@ def analyze_cmd(
     """Label every mention not yet labelled by the model, then tag indicators (resumable: commits chunk by chunk)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .analysis import analyze_sentiment, calibration_texts
+    from .analysis import analyze, calibration_texts
     from .store import Store
 
     store = Store(db)
@@ -486,8 +486,8 @@ def analyze_cmd(
             elapsed = bar.tasks[task].elapsed or 0
             bar.update(task, completed=done, total=total, rate=f"{done / elapsed:,.0f} texts/s" if elapsed else "")
 
-        res = analyze_sentiment(store, model=clf, batch_size=batch_size, reanalyze=reanalyze,
-                                chunk_size=chunk_size, progress=progress, workers=workers)
+        res = analyze(store, model=clf, indicators=indicators, batch_size=batch_size, reanalyze=reanalyze,
+                      chunk_size=chunk_size, progress=progress, workers=workers)
     lab = res.labels
     out.print(
         f"{res.model}: labelled {res.labelled} of {res.pending} pending mentions "
@@ -496,11 +496,8 @@ def analyze_cmd(
         highlight=False,
         soft_wrap=True,
     )
-    if indicators:
-        from .tagging import tag_indicators
-
-        out.print(f"indicators: tagged {tag_indicators(store, reanalyze=reanalyze, workers=workers)} mention(s)",
-                  highlight=False)
+    if res.tagged is not None:
+        out.print(f"indicators: tagged {res.tagged} mention(s)", highlight=False)
 
 
 @app.command("evaluate")

@@ -272,6 +272,22 @@ def _sqlite_value(v: Any) -> Any:
     return v.isoformat(" ", "microseconds") if isinstance(v, datetime) else v
 
 
+SENTIMENT_FIELDS = ("mention_id", "model", "label", "p_positive", "p_neutral", "p_negative", "content_hash",
+                    "analyzed_at")
+INDICATOR_FIELDS = ("mention_id", "indicator", "evidence", "signal", "taxonomy", "content_hash", "tagged_at")
+TAGGING_FIELDS = ("mention_id", "taxonomy", "content_hash", "n_indicators", "tagged_at")
+_IN = 500  # ids per IN (...) clause: well under every database's parameter limit
+
+
+def _raw_insert(table: str, fields: Sequence[str]) -> str:
+    return f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})"
+
+
+def _raw_upsert(table: str, fields: Sequence[str], keys: Sequence[str]) -> str:
+    sets = ", ".join(f"{c} = excluded.{c}" for c in fields if c not in keys)
+    return f"{_raw_insert(table, fields)} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
+
+
 def _same(v: Any) -> Any:
     return v
 
@@ -689,26 +705,61 @@ class Store:
         if not rows:
             return 0
         with self.engine.begin() as conn:
-            if self.dialect in ("sqlite", "postgresql"):
-                if self.dialect == "sqlite":
-                    from sqlalchemy.dialects.sqlite import insert as dialect_insert
-                else:
-                    from sqlalchemy.dialects.postgresql import insert as dialect_insert
-                stmt = dialect_insert(sentiments)
-                cols = ("label", "p_positive", "p_neutral", "p_negative", "content_hash", "analyzed_at")
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=["mention_id", "model"], set_={c: stmt.excluded[c] for c in cols}
-                )
-                conn.execute(stmt, list(rows))
-            else:
-                for r in rows:
-                    conn.execute(
-                        sentiments.delete().where(
-                            sentiments.c.mention_id == r["mention_id"], sentiments.c.model == r["model"]
-                        )
-                    )
-                conn.execute(sentiments.insert(), list(rows))
+            self.write_sentiments(conn, [tuple(r[c] for c in SENTIMENT_FIELDS) for r in rows])
         return len(rows)
+
+    def write_sentiments(self, conn: Connection, rows: Sequence[tuple]) -> None:
+        """Insert or replace labels inside the caller's transaction; rows are :data:`SENTIMENT_FIELDS` tuples."""
+        if not rows:
+            return
+        keys = ("mention_id", "model")
+        if self.dialect == "sqlite":
+            # A plain executemany: SQLAlchemy's per-row parameter processing cost more than the writes.
+            at = SENTIMENT_FIELDS.index("analyzed_at")
+            conn.exec_driver_sql(_raw_upsert("sentiments", SENTIMENT_FIELDS, keys),
+                                 [(*r[:at], _sqlite_value(r[at]), *r[at + 1:]) for r in rows])
+            return
+        dicts = [dict(zip(SENTIMENT_FIELDS, r)) for r in rows]
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+
+            stmt = dialect_insert(sentiments)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(keys), set_={c: stmt.excluded[c] for c in SENTIMENT_FIELDS if c not in keys})
+            conn.execute(stmt, dicts)
+            return
+        for r in dicts:
+            conn.execute(sentiments.delete().where(sentiments.c.mention_id == r["mention_id"],
+                                                   sentiments.c.model == r["model"]))
+        conn.execute(sentiments.insert(), dicts)
+
+    def replace_tags(self, conn: Connection, tagging_rows: Sequence[tuple], indicator_rows: Sequence[tuple]) -> None:
+        """Replace the indicator tags of the mentions in ``tagging_rows`` inside the caller's transaction.
+
+        ``tagging_rows`` are :data:`TAGGING_FIELDS` tuples (one per mention read by the tagger),
+        ``indicator_rows`` :data:`INDICATOR_FIELDS` tuples (one per indicator found). A mention's
+        earlier tags go first, so an indicator the text no longer shows is gone."""
+        ids = [(r[0],) for r in tagging_rows]
+        if not ids:
+            return
+        if self.dialect == "sqlite":
+            # Plain executemany (see write_sentiments); a delete by primary key of a mention never
+            # tagged costs one index probe.
+            conn.exec_driver_sql("DELETE FROM indicators WHERE mention_id = ?", ids)
+            conn.exec_driver_sql("DELETE FROM indicator_tagging WHERE mention_id = ?", ids)
+            for table, fields, rows in (("indicators", INDICATOR_FIELDS, indicator_rows),
+                                        ("indicator_tagging", TAGGING_FIELDS, tagging_rows)):
+                if rows:
+                    at = len(fields) - 1  # tagged_at, last
+                    conn.exec_driver_sql(_raw_insert(table, fields), [(*r[:at], _sqlite_value(r[at])) for r in rows])
+            return
+        for i in range(0, len(ids), _IN):
+            part = [x[0] for x in ids[i: i + _IN]]
+            conn.execute(indicators.delete().where(indicators.c.mention_id.in_(part)))
+            conn.execute(indicator_tagging.delete().where(indicator_tagging.c.mention_id.in_(part)))
+        if indicator_rows:
+            conn.execute(indicators.insert(), [dict(zip(INDICATOR_FIELDS, r)) for r in indicator_rows])
+        conn.execute(indicator_tagging.insert(), [dict(zip(TAGGING_FIELDS, r)) for r in tagging_rows])
 
     def sentiments_df(self, model: str | None = None) -> pd.DataFrame:
         """Labels joined to their mentions (id, source, app, created_at, text); one model or all."""

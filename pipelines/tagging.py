@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import case, delete, func, inspect, or_, select, text
+from sqlalchemy import case, func, inspect, or_, select, text
 
 from nlp.indicators import INDICATORS, Taxonomy, get_tagger
 
@@ -22,7 +22,6 @@ from .store import Store, indicator_tagging, indicators, mentions, utcnow
 from .workers import check_workers, ordered_map
 
 Progress = Callable[[int, int], None]  # (mentions done, mentions to do)
-_IN = 500  # ids per IN (...) clause: well under every database's parameter limit
 
 
 def mention_text(title: str | None, body: str | None) -> str:
@@ -119,33 +118,22 @@ def tag_indicators(
     chunks = ((rows, [mention_text(r[1], r[2]) for r in rows])
               for rows in _pending_chunks(store, tax_id, reanalyze, chunk_size))
     for rows, found_per_row in ordered_map(_tag_texts, {"tagger": tagger}, chunks, workers, store.engine):
-        now = utcnow()
-        tag_rows, ind_rows = [], []
-        for (mid, _title, _body, chash), found in zip(rows, found_per_row):
-            tag_rows.append(dict(mention_id=mid, taxonomy=tax_id, content_hash=chash,
-                                 n_indicators=len(found), tagged_at=now))
-            ind_rows.extend(
-                dict(mention_id=mid, indicator=ind, evidence=ev, signal=sig,
-                     taxonomy=tax_id, content_hash=chash, tagged_at=now)
-                for ind, ev, sig in found
-            )
+        tag_rows, ind_rows = tag_tuples([(r[0], r[3]) for r in rows], found_per_row, tax_id, utcnow())
         with store.engine.begin() as conn:
-            for part in _parts([r["mention_id"] for r in tag_rows]):
-                conn.execute(delete(indicators).where(indicators.c.mention_id.in_(part)))
-                conn.execute(delete(indicator_tagging).where(indicator_tagging.c.mention_id.in_(part)))
-            if ind_rows:
-                conn.execute(indicators.insert(), ind_rows)
-            if tag_rows:
-                conn.execute(indicator_tagging.insert(), tag_rows)
+            store.replace_tags(conn, tag_rows, ind_rows)
         done += len(rows)
         if progress is not None:
             progress(done, max(total, done))
     return done
 
 
-def _parts(ids: Sequence[int]):
-    for i in range(0, len(ids), _IN):
-        yield list(ids[i : i + _IN])
+def tag_tuples(keys: Sequence[tuple[int, str]], found_per_row, tax_id: str, now) -> tuple[list, list]:
+    """Rows for :meth:`Store.replace_tags` from ``(mention id, content hash)`` and what the tagger found."""
+    tag_rows, ind_rows = [], []
+    for (mid, chash), found in zip(keys, found_per_row):
+        tag_rows.append((mid, tax_id, chash, len(found), now))
+        ind_rows.extend((mid, ind, ev, sig, tax_id, chash, now) for ind, ev, sig in found)
+    return tag_rows, ind_rows
 
 
 INDICATOR_FRAME_COLUMNS = [
