@@ -65,7 +65,7 @@ CONCEDED = 0.5
 CLAUSE_PUNCT = set(".!?;")
 _PUNCT = frozenset(".,!?;:")  # first characters of the punctuation tokens of the tokenizer
 MAX_NGRAM = 4
-SCORE_CACHE = 100_000  # texts whose score a classifier remembers (a few MB)
+SCORE_CACHE = 50_000  # texts whose score a classifier remembers (~6 MB full)
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,7 @@ def edge_store(any_db_url):
 def small_chunks(monkeypatch):
     monkeypatch.setattr(trends, "CHUNK_ROWS", 7)
     monkeypatch.setattr(brief, "FETCH_ROWS", 5)
+    monkeypatch.setattr(brief, "_IN", 2)  # several padded label queries per page
     monkeypatch.setattr(export, "CHUNK_ROWS", 4)
 
 
