@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
@@ -91,10 +92,8 @@ def analyze_sentiment(
     summary = AnalysisSummary(model=model_id, fallback=getattr(clf, "fallback_reason", None))
     before = utcnow() if reanalyze else None
     summary.pending = store.count_pending_sentiments(model_id, before)
-    run_id = store.start_run("analyze", target=model_id)
     counts: Counter = Counter()
-    start = time.perf_counter()
-    try:
+    with _logged_run(store, summary, counts):
         chunks = ((rows, ([mention_text(r["title"], r["text"]) for r in rows], [r["rating"] for r in rows]))
                   for rows in _pending_chunks(store, model_id, chunk_size, before))
         state = {"clf": clf, "batch_size": batch_size}
@@ -108,17 +107,6 @@ def analyze_sentiment(
             summary.chunks += 1
             if progress:
                 progress(summary.labelled, summary.pending)
-    except BaseException as exc:
-        summary.seconds = time.perf_counter() - start
-        from .store import UpsertResult
-
-        store.finish_run(run_id, "failed", UpsertResult(new=summary.labelled), error=f"{type(exc).__name__}: {exc}")
-        raise
-    summary.seconds = time.perf_counter() - start
-    summary.labels = {k: counts.get(k, 0) for k in ("positive", "neutral", "negative")}
-    from .store import UpsertResult
-
-    store.finish_run(run_id, "ok", UpsertResult(new=summary.labelled))
     return summary
 
 
@@ -171,12 +159,10 @@ def analyze(
     before = utcnow() if reanalyze else None
     summary.pending = store.count_pending_sentiments(model_id, before)
     total = max(summary.pending, count_pending(store, tax_id, reanalyze))
-    run_id = store.start_run("analyze", target=model_id)
     counts: Counter = Counter()
     done = 0
-    start = time.perf_counter()
     state = {"clf": clf, "batch_size": batch_size, "tagger": tagger}
-    try:
+    with _logged_run(store, summary, counts):
         chunks = ((rows, [r[1:6] for r in rows])
                   for rows in _pending_both(store, model_id, tax_id, reanalyze, chunk_size or FAST_CHUNK))
         for rows, (preds, found) in ordered_map(_label_and_tag, state, chunks, workers, store.engine):
@@ -193,17 +179,6 @@ def analyze(
             done += len(rows)
             if progress:
                 progress(done, max(total, done))
-    except BaseException as exc:
-        summary.seconds = time.perf_counter() - start
-        from .store import UpsertResult
-
-        store.finish_run(run_id, "failed", UpsertResult(new=summary.labelled), error=f"{type(exc).__name__}: {exc}")
-        raise
-    summary.seconds = time.perf_counter() - start
-    summary.labels = {k: counts.get(k, 0) for k in ("positive", "neutral", "negative")}
-    from .store import UpsertResult
-
-    store.finish_run(run_id, "ok", UpsertResult(new=summary.labelled))
     return summary
 
 
@@ -248,6 +223,24 @@ def _label_and_tag(state: dict, payload) -> tuple[list, list]:
     preds = _classify(state, ([mention_text(r[0], r[1]) for r in todo], [r[2] for r in todo])) if todo else []
     found = _tag_texts(state, [tag_text(r[0], r[1]) for r in payload if r[4]])
     return preds, found
+
+
+@contextmanager
+def _logged_run(store: Store, summary: AnalysisSummary, counts: Counter):
+    """Log the run in ``runs`` (failed with its error, or ok) and time it into ``summary``."""
+    from .store import UpsertResult
+
+    run_id = store.start_run("analyze", target=summary.model)
+    start = time.perf_counter()
+    try:
+        yield
+    except BaseException as exc:
+        summary.seconds = time.perf_counter() - start
+        store.finish_run(run_id, "failed", UpsertResult(new=summary.labelled), error=f"{type(exc).__name__}: {exc}")
+        raise
+    summary.seconds = time.perf_counter() - start
+    summary.labels = {k: counts.get(k, 0) for k in ("positive", "neutral", "negative")}
+    store.finish_run(run_id, "ok", UpsertResult(new=summary.labelled))
 
 
 def _parallel_safe(clf) -> bool:
