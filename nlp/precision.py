@@ -14,7 +14,8 @@
 * ``auto``: int8 on CPU, bf16 on a GPU, kept only if its labels agree with fp32 on at least
   :data:`MIN_AGREEMENT` of a calibration sample; otherwise fp32, with one :class:`PrecisionWarning`.
 
-Any precision but fp32 is appended to the model version (``name@version+int8``), so labels made at
+Any precision but fp32 is appended to the model version (``name@version+int8``; int8 packed for an
+engine other than :data:`INT8_ENGINE` adds it, ``+int8-x86``), so labels made at
 different precisions are stored, counted and trended apart rather than mixed silently.
 """
 

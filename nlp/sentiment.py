@@ -134,8 +134,14 @@ class TransformerClassifier:
 
     @property
     def version(self) -> str:
-        # Labels from another precision are other labels: never stored under the fp32 id.
-        return self.base_version if self.precision == "fp32" else f"{self.base_version}+{self.precision}"
+        # Labels from another precision are other labels: never stored under the fp32 id. int8
+        # packed for another engine than the default rounds differently, so it is named too.
+        from . import precision as P
+
+        if self.precision == "fp32":
+            return self.base_version
+        engine = self.int8_engine if self.precision == "int8" and self.int8_engine != P.INT8_ENGINE else None
+        return f"{self.base_version}+{self.precision}" + (f"-{engine}" if engine else "")
 
     @property
     def model_id(self) -> str:
