@@ -174,13 +174,24 @@ def _with_labels(conn, df: pd.DataFrame, model: str | None, lo: int | None = Non
     # tags sort as the whole table's would.
     order = {k: i for i, k in enumerate(indicator_order(tags["indicator"]))}
     tags = tags.assign(_o=tags["indicator"].map(order)).sort_values(["mention_id", "_o"])
-    per = tags.groupby("mention_id").agg(
-        indicators=("indicator", "; ".join),
-        indicator_polarity=("indicator", lambda s: "; ".join(
-            f"{i}={tags.loc[j, 'signal'] or 'mention'}" for j, i in s.items())),
-        indicator_evidence=("indicator", lambda s: "; ".join(f"{i}: {tags.loc[j, 'evidence']}" for j, i in s.items())),
-        taxonomy=("taxonomy", lambda s: ", ".join(sorted(set(s)))),
-    ).reset_index()
+    # One walk over the sorted tags (a groupby with per-group lambdas cost ~40 CPU-s per 100k).
+    per_id: dict[int, tuple[list, list, list, set]] = {}
+    for mid, ind, sig, ev, tax in zip(tags["mention_id"], tags["indicator"], tags["signal"], tags["evidence"],
+                                      tags["taxonomy"]):
+        got = per_id.get(mid)
+        if got is None:
+            got = per_id[mid] = ([], [], [], set())
+        got[0].append(ind)
+        got[1].append(f"{ind}={sig or 'mention'}")
+        got[2].append(f"{ind}: {ev}")
+        got[3].add(tax)
+    per = pd.DataFrame({
+        "mention_id": pd.Series(list(per_id), dtype="int64"),
+        "indicators": ["; ".join(g[0]) for g in per_id.values()],
+        "indicator_polarity": ["; ".join(g[1]) for g in per_id.values()],
+        "indicator_evidence": ["; ".join(g[2]) for g in per_id.values()],
+        "taxonomy": [", ".join(sorted(g[3])) for g in per_id.values()],
+    })
     out = df.merge(lab, on="mention_id", how="left").merge(per, on="mention_id", how="left")
     for c in ("sentiment_model", "sentiment_version"):
         out[c] = out[c].where(out["sentiment"].notna(), None)
