@@ -194,7 +194,6 @@ def _pending_both(store: Store, model_id: str, tax_id: str, reanalyze: bool, chu
     from .store import sentiments as s
 
     if reanalyze:
-        need_label = need_tags = literal(True)
         q = select(m.c.id, m.c.title, m.c.text, m.c.rating, literal(1), literal(1), m.c.content_hash)
     else:
         need_label = or_(s.c.mention_id.is_(None), s.c.content_hash != m.c.content_hash)

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from .i18n import check_lang, indicator_name, source_name, t
 from .redact import scrub
-from .store import Store, indicators, mentions, sentiments
+from .store import _IN, Store, _chunks, indicators, mentions, sentiments
 from .trends import INDICATORS, _window, choose_model, select_mentions, wilson
 
 QUOTE_MIN_LEN, QUOTE_MAX_LEN = 30, 400
@@ -43,7 +43,6 @@ CARD_COLUMNS = ["indicator", "review_mentions", "review_favourability", "review_
 
 # Rows per fetch when streaming tagged mentions (the store is never read whole).
 FETCH_ROWS = 20_000
-_IN = 500  # ids per IN (...) query
 
 
 def _tagged_chunks(store: Store, model: str | None, since, until, source, app):
@@ -74,8 +73,7 @@ def _tagged_chunks(store: Store, model: str | None, since, until, source, app):
 def _labels_of(conn, model: str, ids: list[int]) -> list:
     """``(mention_id, label)`` of ``ids`` by ``model``, ``_IN`` ids a query."""
     out = []
-    for i in range(0, len(ids), _IN):
-        part = ids[i:i + _IN]
+    for part in _chunks(ids, _IN):
         # Padded to one length: Python's sqlite3 keeps the last 128 distinct statements prepared,
         # and one prepared IN of a page's ~20,000 ids held ~2 MB: 1M mentions grew 100 MB.
         part += part[-1:] * (_IN - len(part))

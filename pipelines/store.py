@@ -753,8 +753,8 @@ class Store:
                     at = len(fields) - 1  # tagged_at, last
                     conn.exec_driver_sql(_raw_insert(table, fields), [(*r[:at], _sqlite_value(r[at])) for r in rows])
             return
-        for i in range(0, len(ids), _IN):
-            part = [x[0] for x in ids[i: i + _IN]]
+        for chunk in _chunks(ids, _IN):
+            part = [x[0] for x in chunk]
             conn.execute(indicators.delete().where(indicators.c.mention_id.in_(part)))
             conn.execute(indicator_tagging.delete().where(indicator_tagging.c.mention_id.in_(part)))
         if indicator_rows:
