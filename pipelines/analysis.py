@@ -192,6 +192,7 @@ def _pending_both(store: Store, model_id: str, tax_id: str, reanalyze: bool, chu
     from .store import indicator_tagging as t
     from .store import mentions as m
     from .store import sentiments as s
+    from .tagging import id_pages
 
     if reanalyze:
         q = select(m.c.id, m.c.title, m.c.text, m.c.rating, literal(1), literal(1), m.c.content_hash)
@@ -203,14 +204,7 @@ def _pending_both(store: Store, model_id: str, tax_id: str, reanalyze: bool, chu
              .select_from(m.outerjoin(s, and_(s.c.mention_id == m.c.id, s.c.model == model_id))
                           .outerjoin(t, t.c.mention_id == m.c.id))
              .where(or_(need_label, need_tags)))
-    last = 0
-    while True:
-        with store.engine.connect() as conn:
-            rows = conn.execute(q.where(m.c.id > last).order_by(m.c.id).limit(chunk_size)).all()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1][0]
+    return id_pages(store, q, chunk_size)
 
 
 def _label_and_tag(state: dict, payload) -> tuple[list, list]:

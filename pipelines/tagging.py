@@ -64,20 +64,23 @@ def count_pending(store: Store, taxonomy_id: str, reanalyze: bool = False) -> in
 def _pending_chunks(store: Store, taxonomy_id: str, reanalyze: bool, chunk_size: int):
     """Pending mentions ``(id, title, text, content_hash)``, ``chunk_size`` at a time by id.
 
-    Keyset pagination (``id > last``): memory stays one chunk whatever the store holds. With
-    ``reanalyze`` every mention is read once, since ids only grow.
+    With ``reanalyze`` every mention is read once, since ids only grow.
+    """
+    q = _pending_query(taxonomy_id, reanalyze).add_columns(mentions.c.title, mentions.c.text, mentions.c.content_hash)
+    return id_pages(store, q, chunk_size)
+
+
+def id_pages(store: Store, q, chunk_size: int):
+    """The rows of ``q`` (a select whose first column is ``mentions.id``), ``chunk_size`` at a time.
+
+    Keyset pagination (``id > last``): memory stays one chunk whatever the store holds, and rows
+    written meanwhile are never read twice.
     """
     last = 0
     while True:
-        q = (
-            _pending_query(taxonomy_id, reanalyze)
-            .add_columns(mentions.c.title, mentions.c.text, mentions.c.content_hash)
-            .where(mentions.c.id > last)
-            .order_by(mentions.c.id)
-            .limit(chunk_size)
-        )
         with store.engine.connect() as conn:
-            rows = [tuple(r) for r in conn.execute(q)]
+            rows = [tuple(r) for r in conn.execute(q.where(mentions.c.id > last).order_by(mentions.c.id)
+                                                   .limit(chunk_size))]
         if not rows:
             return
         yield rows
