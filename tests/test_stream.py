@@ -202,6 +202,33 @@ def test_report_reads_equal_the_whole_table_code(edge_store, small_chunks, kw):
         pd.testing.assert_frame_equal(got, want, check_exact=True, obj="review_side")
 
 
+def test_label_lookups_reuse_one_statement(edge_store, monkeypatch):
+    """Pages with different numbers of ids still send one SQL text: sqlite3 keeps every distinct
+    prepared statement it saw (128), and a page's IN of thousands of ids held megabytes."""
+    from sqlalchemy import event
+
+    monkeypatch.setattr(brief, "FETCH_ROWS", 7)
+    monkeypatch.setattr(brief, "_IN", 4)
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, params, context, executemany):
+        if "FROM sentiments" in statement and "IN" in statement.upper():
+            seen.append(statement)
+
+    event.listen(edge_store.engine, "before_cursor_execute", record)
+    try:
+        want = reference_brief.complaint_phrases(edge_store)
+        seen.clear()
+        got = brief.complaint_phrases(edge_store)
+    finally:
+        event.remove(edge_store.engine, "before_cursor_execute", record)
+    # Phrases tied on count come in the join's order, which PostgreSQL does not fix (as above).
+    got, want = (d.sort_values(["indicator", "complaints", "phrase"], ascending=[True, False, True],
+                               ignore_index=True) for d in (got, want))
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert len(seen) > 10 and len(set(seen)) == 1
+
+
 def test_quote_rule_with_many_ties_and_repeated_authors(store, small_chunks):
     """Every candidate has the same likes and many the same time: the store's order decides."""
     same = D(2024, 5, 5)
